@@ -1,0 +1,207 @@
+"""Parity levels 0-2: environments, weights, every blob forward, every diff backward.
+
+Both stacks get the same net, the same weights file and the same
+preprocessed input array.  The legacy side (real Caffe, via a
+``parity.stacks`` stack) dumps its parameters, every blob, its max-pool masks
+and, for each one-hot target, every blob's diff; the port computes the same
+with ``port.caffe``.  Each blob is compared with ``parity.compare.figures``
+against the tolerance table.
+
+A backward difference above tolerance is attributed to max-pool near-ties
+when the port, made to follow Caffe's argmax in the tied windows (its masks),
+comes back within tolerance; otherwise it is a failure.
+"""
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from parity.compare import Figures, bitwise_equal, figures
+from parity.environment import file_digest, port_manifest
+from parity.legacy_results import LayersDump
+from parity.pool_ties import PoolTie, find_ties, positive_windows
+from parity.stacks import LegacyStack
+from parity.tolerances import Tolerances
+from port.caffe import CaffeNetwork, Target, load_net, one_hot_diffs
+from port.imaging import load_rgb, preprocess, random_start
+
+PASS, POOL_TIE, FAIL = "pass", "pool-tie", "fail"
+
+
+def default_targets(net: CaffeNetwork) -> list[Target]:
+    """The last two InnerProduct layers (unit 0) and the last Convolution at its centre (unit 0).
+
+    For CaffeNet: fc8, fc7 and conv5 at (6, 6).
+    """
+    fc = [s.name for s in net.steps if s.type == "InnerProduct"][-2:][::-1]
+    targets = [Target(name, 0) for name in fc]
+    convs = [s for s in net.steps if s.type == "Convolution"]
+    if convs:
+        _, _, h, w = net.blob_shapes[convs[-1].tops[0]]
+        targets.append(Target(convs[-1].name, 0, h // 2, w // 2))
+    return targets
+
+
+def make_input(net: CaffeNetwork, image: str | Path | None, seed: int) -> tuple[np.ndarray, str]:
+    """The net's (1, C, H, W) float32 input and a description of where it came from.
+
+    A 3-channel net takes ``image`` (resized to the input size) or, without
+    one, the legacy loop's random start ``normal(175, 8)`` drawn from
+    ``seed``, preprocessed to Caffe's BGR-minus-mean convention.  Other nets
+    take ``normal(0, 1)`` noise from ``seed``.
+    """
+    if len(net.inputs) != 1:
+        raise ValueError(f"{net.source}: layers parity supports one input blob, the net has {list(net.inputs)}")
+    _, c, h, w = next(iter(net.inputs.values()))
+    if c == 3 and image is not None:
+        return preprocess(load_rgb(image, (h, w)))[None], f"image {image}"
+    if image is not None:
+        raise ValueError(f"--image needs a 3-channel input; {net.source} takes {c} channels")
+    if c == 3:
+        return preprocess(random_start(seed, (h, w)).astype(np.float32))[None], f"random start normal(175, 8), seed {seed}"
+    return np.random.RandomState(seed).normal(0.0, 1.0, (1, c, h, w)).astype(np.float32), f"normal(0, 1), seed {seed}"
+
+
+@dataclass(frozen=True)
+class BlobRow:
+    """One blob compared: figures, tolerance and verdict."""
+
+    blob: str
+    figures: Figures
+    tolerance: float
+    verdict: str
+    with_legacy_argmax: Figures | None = None
+
+    def as_dict(self) -> dict:
+        row = {"blob": self.blob, **self.figures.as_dict(), "tolerance": self.tolerance, "verdict": self.verdict}
+        if self.with_legacy_argmax is not None:
+            row["max_rel_with_legacy_argmax"] = self.with_legacy_argmax.max_rel
+            row["max_abs_with_legacy_argmax"] = self.with_legacy_argmax.max_abs
+        return row
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()
+
+
+def compare_weights(net: CaffeNetwork, dump: LayersDump) -> list[dict]:
+    rows = []
+    for layer, blobs in net.caffe_params().items():
+        for i, blob in enumerate(blobs):
+            legacy = dump.param(layer, i)
+            rows.append({"layer": layer, "blob": i, "shape": list(blob.shape),
+                         "bitwise_equal": bitwise_equal(legacy.reshape(tuple(blob.shape)), _np(blob))})
+    return rows
+
+
+def compare_forward(port_blobs: dict[str, torch.Tensor], dump: LayersDump, tol: Tolerances) -> list[BlobRow]:
+    rows = []
+    for name in dump.blob_names():
+        fig = figures(dump.blob(name), _np(port_blobs[name]), name)
+        limit = tol.max_rel("forward", name)
+        rows.append(BlobRow(name, fig, limit, PASS if fig.max_rel <= limit else FAIL))
+    return rows
+
+
+def find_all_ties(net: CaffeNetwork, trace_blobs: dict, argmax: dict, dump: LayersDump) -> dict[str, dict]:
+    """Per MAX pooling layer: windows, positive windows and the tie list."""
+    result = {}
+    for step in net.steps:
+        if step.name not in argmax:
+            continue
+        ties = find_ties(step.name, _np(trace_blobs[step.bottoms[0]]), _np(argmax[step.name]), dump.mask(step.name))
+        pooled = dump.blob(step.tops[0])
+        result[step.name] = {"windows": int(pooled.size), "positive_windows": positive_windows(pooled), "ties": ties}
+    return result
+
+
+def compare_backward(net: CaffeNetwork, x: torch.Tensor, target: Target, index: int, dump: LayersDump,
+                     tol: Tolerances, ties: Sequence[PoolTie]) -> list[BlobRow]:
+    """Rows for one target; a failing blob is re-checked with Caffe's pool argmax when ties exist."""
+    port = one_hot_diffs(net, x, target)
+    forced = None
+    if ties:
+        masks = {layer: torch.from_numpy(dump.mask(layer).astype(np.int64)) for layer in {t.layer for t in ties}}
+        forced = one_hot_diffs(net, x, target, pool_argmax=masks)
+    rows = []
+    for name in dump.diff_names(index):
+        legacy = dump.diff(index, name)
+        fig = figures(legacy, _np(port[name]), f"diff of {name} ({target})")
+        limit = tol.max_rel("backward", name)
+        if fig.max_rel <= limit:
+            rows.append(BlobRow(name, fig, limit, PASS))
+            continue
+        alt = figures(legacy, _np(forced[name]), name) if forced is not None else None
+        verdict = POOL_TIE if alt is not None and alt.max_rel <= limit else FAIL
+        rows.append(BlobRow(name, fig, limit, verdict, alt))
+    return rows
+
+
+def run_layers_parity(prototxt: str | Path, weights: str | Path, stack: LegacyStack, *,
+                      image: str | Path | None = None, targets: Sequence[Target] | None = None,
+                      seed: int = 0, threads: int = 1, tolerances: Tolerances | None = None) -> dict:
+    """Run levels 0-2 on both stacks and return the report (a JSON-ready dict)."""
+    tol = tolerances or Tolerances.load()
+    net = load_net(prototxt, weights)
+    targets = list(targets) if targets else default_targets(net)
+    x_np, input_note = make_input(net, image, seed)
+    with tempfile.TemporaryDirectory(prefix="mfv-layers-") as tmp:
+        input_path = Path(tmp) / "input.npy"
+        np.save(input_path, x_np)
+        result = stack.run("layers", {"targets": [t.__dict__ for t in targets], "pool_masks": True},
+                           {"prototxt": Path(prototxt), "weights": Path(weights), "input": input_path},
+                           threads=threads)
+    dump = LayersDump(result)
+    x = torch.from_numpy(x_np)
+    with torch.no_grad():
+        trace = net.run(x)
+    tie_table = find_all_ties(net, trace.blobs, trace.pool_argmax, dump)
+    ties = [t for entry in tie_table.values() for t in entry["ties"]]
+    weight_rows = compare_weights(net, dump)
+    forward_rows = compare_forward(trace.blobs, dump, tol)
+    backward = [{"target": str(t), "rows": compare_backward(net, x, t, k, dump, tol, ties)}
+                for k, t in enumerate(targets)]
+    return _assemble(prototxt, weights, input_note, image, targets, threads, stack, tol, result.manifest,
+                     weight_rows, forward_rows, tie_table, backward)
+
+
+def _assemble(prototxt, weights, input_note, image, targets, threads, stack, tol, legacy_manifest,
+              weight_rows, forward_rows, tie_table, backward) -> dict:
+    failures = ([f"weights {r['layer']}[{r['blob']}] not bitwise equal" for r in weight_rows if not r["bitwise_equal"]]
+                + [f"forward {r.blob}: max_rel {r.figures.max_rel:.3g} > {r.tolerance:g}"
+                   for r in forward_rows if r.verdict == FAIL]
+                + [f"backward {b['target']} {r.blob}: max_rel {r.figures.max_rel:.3g} > {r.tolerance:g}"
+                   for b in backward for r in b["rows"] if r.verdict == FAIL])
+    explained = sum(r.verdict == POOL_TIE for b in backward for r in b["rows"])
+    n_ties = sum(len(e["ties"]) for e in tie_table.values())
+    return {
+        "kind": "layers",
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "inputs": {
+            "prototxt": file_digest(prototxt), "weights": file_digest(weights), "input": input_note,
+            "image": None if image is None else file_digest(image),
+            "targets": [str(t) for t in targets], "legacy_stack": stack.name, "legacy_blas_threads": threads,
+        },
+        "tolerances": {"source": tol.source, "table": tol.table},
+        "environment": {"port": port_manifest(), "legacy": legacy_manifest},
+        "weights": {"bitwise_equal": all(r["bitwise_equal"] for r in weight_rows), "blobs": weight_rows},
+        "forward": [r.as_dict() for r in forward_rows],
+        "pool_ties": {layer: {"windows": e["windows"], "positive_windows": e["positive_windows"],
+                              "ties": [t.as_dict() for t in e["ties"]]} for layer, e in tie_table.items()},
+        "backward": [{"target": b["target"], "blobs": [r.as_dict() for r in b["rows"]]} for b in backward],
+        "verdict": {
+            "pass": not failures,
+            "failures": failures,
+            "summary": (f"{'PASS' if not failures else 'FAIL'}: weights bitwise "
+                        f"{'equal' if all(r['bitwise_equal'] for r in weight_rows) else 'DIFFERENT'}, "
+                        f"{sum(r.verdict == PASS for r in forward_rows)}/{len(forward_rows)} blobs forward within "
+                        f"tolerance, {len(backward)} backward targets; {n_ties} max-pool near-tie window(s), "
+                        f"explaining {explained} out-of-tolerance diff(s); {len(failures)} failure(s)"),
+        },
+    }

@@ -1,0 +1,94 @@
+"""HTML for the layers parity report (levels 0-2)."""
+from __future__ import annotations
+
+import html
+import json
+
+import matplotlib.pyplot as plt
+
+from parity.report import page, png_data_uri, table
+
+TIE_ROWS_SHOWN = 50
+FLOOR = 1e-12
+
+
+def error_plot(report: dict) -> str:
+    """max_rel per blob, forward and per backward target, against the tolerances (log scale)."""
+    fig, ax = plt.subplots(figsize=(11, 4.2))
+    series = [("forward", report["forward"])] + [(f"diff from {b['target']}", b["blobs"]) for b in report["backward"]]
+    order = [r["blob"] for r in report["forward"]]
+    position = {name: i for i, name in enumerate(order)}
+    for label, rows in series:
+        xs = [position[r["blob"]] for r in rows if r["blob"] in position]
+        ys = [max(r["max_rel"], FLOOR) for r in rows if r["blob"] in position]
+        ax.plot(xs, ys, marker="o", ms=3, lw=1, label=label)
+        forced = [(position[r["blob"]], max(r["max_rel_with_legacy_argmax"], FLOOR))
+                  for r in rows if "max_rel_with_legacy_argmax" in r and r["blob"] in position]
+        if forced:
+            ax.scatter(*zip(*forced), marker="x", s=40, color="black", zorder=5)
+    tolerances = sorted({r["tolerance"] for _, rows in series for r in rows})
+    for tol in tolerances:
+        ax.axhline(tol, color="#b00020", ls="--", lw=1)
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(order)), order, rotation=60, ha="right", fontsize=8)
+    ax.set_ylabel("max |port - legacy| / max |legacy|\n(exact zeros drawn at 1e-12)")
+    ax.set_title("Per-blob error (dashed: tolerance; x: port following Caffe's max-pool argmax)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    return png_data_uri(fig)
+
+
+def _blob_table(rows: list[dict]) -> str:
+    headers = ["blob", "shape", "max abs", "max rel", "mean abs", "tolerance", "verdict", "max rel, Caffe argmax"]
+    cells = [[r["blob"], "x".join(map(str, r["shape"])), r["max_abs"], r["max_rel"], r["mean_abs"],
+              r["tolerance"], r["verdict"], r.get("max_rel_with_legacy_argmax", "")] for r in rows]
+    return table(headers, cells, [r["verdict"] for r in rows])
+
+
+def _ties_section(report: dict) -> str:
+    parts = ["<h2>Max-pool near-ties</h2><p>Windows where Caffe's mask and the port's argmax differ. "
+             "Values are the port's pooling input at each pick; the gap is their difference.</p>"]
+    summary = [[layer, e["windows"], e["positive_windows"], len(e["ties"])] for layer, e in report["pool_ties"].items()]
+    parts.append(table(["layer", "windows", "positive windows", "tied windows"], summary))
+    ties = [t for e in report["pool_ties"].values() for t in e["ties"]]
+    if ties:
+        rows = [[t["layer"], t["n"], t["channel"], t["row"], t["col"], t["port_index"], t["legacy_index"],
+                 t["value_at_port_pick"], t["value_at_legacy_pick"], t["gap"], t["relative_gap"]]
+                for t in ties[:TIE_ROWS_SHOWN]]
+        parts.append(table(["layer", "n", "channel", "row", "col", "port pick", "Caffe pick", "value (port)",
+                            "value (Caffe)", "gap", "relative gap"], rows))
+        if len(ties) > TIE_ROWS_SHOWN:
+            parts.append(f"<p>{len(ties) - TIE_ROWS_SHOWN} more in report.json.</p>")
+    return "".join(parts)
+
+
+def render(report: dict) -> str:
+    """The self-contained HTML page of a layers report."""
+    verdict = report["verdict"]
+    failures = "".join(f"<li>{html.escape(f)}</li>" for f in verdict["failures"])
+    inputs = report["inputs"]
+    weights_bad = [w for w in report["weights"]["blobs"] if not w["bitwise_equal"]]
+    sections = [
+        f"<p class='verdict {'pass' if verdict['pass'] else 'fail'}'>{html.escape(verdict['summary'])}</p>",
+        f"<ul>{failures}</ul>" if failures else "",
+        "<h2>Inputs</h2>",
+        table(["what", "value"], [
+            ["prototxt", f"{inputs['prototxt']['path']} (sha1 {inputs['prototxt']['sha1'][:12]})"],
+            ["weights", f"{inputs['weights']['path']} (sha1 {inputs['weights']['sha1'][:12]})"],
+            ["input", inputs["input"]], ["targets", ", ".join(inputs["targets"])],
+            ["legacy stack", f"{inputs['legacy_stack']}, {inputs['legacy_blas_threads']} BLAS thread(s)"],
+            ["tolerances", report["tolerances"]["source"]],
+        ]),
+        "<h2>Per-blob error</h2>",
+        f"<img src='{error_plot(report)}' alt='per-blob error plot'>",
+        "<h2>Level 1: weights</h2>",
+        f"<p>{len(report['weights']['blobs'])} learnable blobs; "
+        f"{'all bitwise equal' if not weights_bad else f'{len(weights_bad)} differ'}.</p>",
+        "<h2>Level 2: forward</h2>", _blob_table(report["forward"]),
+        _ties_section(report),
+    ]
+    for b in report["backward"]:
+        sections += [f"<h2>Level 2: backward from a one-hot at {html.escape(b['target'])}</h2>", _blob_table(b["blobs"])]
+    sections += ["<h2>Level 0: environments</h2>",
+                 f"<pre>{html.escape(json.dumps(report['environment'], indent=1, default=str))}</pre>"]
+    return page(f"Layers parity: {inputs['prototxt']['path']}", sections)

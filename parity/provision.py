@@ -1,0 +1,182 @@
+"""Provision the chroot legacy stack: a Debian bullseye root with Debian's pycaffe.
+
+:func:`setup_chroot` builds the root with ``debootstrap`` and ``apt-get``
+(as root, with network access to a Debian mirror the first time), in
+``ROOT.partial``, and renames it into place once ``import caffe`` works in
+it.  A stamp file in the root records what was installed; a root whose
+stamp matches is reused at once, any other is rebuilt.  Concurrent callers
+serialise on ``ROOT.lock``.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from parity.stacks import (CLEAN_PATH, NEEDS_ROOT, ChrootStack, LegacyStack, LegacyStackError,
+                           default_root, run_captured, system_tool, tail)
+
+__all__ = ["DEFAULT_MIRROR", "PACKAGES", "SUITE", "default_root", "environment", "setup_chroot"]
+
+SUITE = "bullseye"
+PACKAGES = ("python3-caffe", "python3-scipy", "python3-skimage", "python3-pil", "libopenblas0-pthread")
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+STAMP_FILE = ".mfv-legacy-stamp.json"
+
+_NETWORK_FAILURES = ("Failed getting release file", "Couldn't download", "unable to resolve host",
+                     "Temporary failure resolving", "Could not resolve", "Failed to fetch")
+_PASSED_ON = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
+
+Log = Callable[[str], Any]
+
+
+def environment(stack: LegacyStack) -> dict[str, Any]:
+    """Run the ``environment`` job on ``stack`` and return its manifest."""
+    return stack.run("environment").manifest
+
+
+def setup_chroot(root: Path | None = None, *, mirror: str | None = None, force: bool = False,
+                 log: Log = print) -> Path:
+    """Make sure a complete legacy root exists at ``root`` (default :func:`default_root`); return it.
+
+    ``mirror`` defaults to ``$MFV_DEBIAN_MIRROR``, then :data:`DEFAULT_MIRROR`;
+    ``force`` rebuilds a complete root too.  Needs root; installs debootstrap
+    with apt-get when it is missing.  Raises :class:`LegacyStackError` naming
+    the failed step, with the tail of its output.
+    """
+    root = Path(root) if root is not None else default_root()
+    if os.geteuid() != 0:
+        raise LegacyStackError(f"setting up the legacy stack {NEEDS_ROOT}")
+    wanted = {"suite": SUITE, "packages": list(PACKAGES)}
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(root, log):
+        if not force and _read_stamp(root) == wanted:
+            return root
+        mirror = mirror or os.environ.get("MFV_DEBIAN_MIRROR") or DEFAULT_MIRROR
+        log(f"building the legacy Caffe root at {root} (Debian {SUITE} from {mirror}; a minute or two)")
+        partial = root.with_name(root.name + ".partial")
+        _remove_tree(partial)
+        try:
+            _build(partial, mirror, log)
+            (partial / STAMP_FILE).write_text(json.dumps(dict(wanted, mirror=mirror, built=time.time())))
+        except BaseException:
+            _remove_tree(partial)
+            raise
+        _remove_tree(root)
+        partial.rename(root)
+    log(f"legacy Caffe root ready at {root}")
+    return root
+
+
+def _read_stamp(root: Path) -> dict[str, Any] | None:
+    try:
+        stamp = json.loads((root / STAMP_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return {key: stamp.get(key) for key in ("suite", "packages")}
+
+
+@contextmanager
+def _locked(root: Path, log: Log) -> Iterator[None]:
+    with open(root.with_name(root.name + ".lock"), "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"waiting for another setup of {root} to finish")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _build(target: Path, mirror: str, log: Log) -> None:
+    debootstrap = _debootstrap(log)
+    _step("debootstrap", [debootstrap, "--variant=minbase", SUITE, str(target), mirror], log,
+          mirror=mirror, detail=target / "debootstrap" / "debootstrap.log")
+    chroot = [_tool("chroot"), str(target)]
+    _step("apt-get update", chroot + ["/usr/bin/apt-get", "update", "-qq"], log, mirror=mirror)
+    _step("apt-get install", chroot + ["/usr/bin/apt-get", "install", "-y", "-qq",
+                                       "--no-install-recommends", *PACKAGES], log, mirror=mirror)
+    _step("apt-get clean", chroot + ["/usr/bin/apt-get", "clean"], log)
+    log("[verify] running the environment job in the new root")
+    try:
+        versions = environment(ChrootStack(target))["environment"]["versions"]
+    except LegacyStackError as error:
+        raise LegacyStackError(f"legacy setup step 'verify' failed: {error}") from None
+    log("[verify] " + ", ".join(f"{name} {version}" for name, version in sorted(versions.items())))
+
+
+def _tool(name: str) -> str:
+    found = system_tool(name)
+    if found is None:
+        raise LegacyStackError(f"the {name} command is missing on this machine")
+    return found
+
+
+def _debootstrap(log: Log) -> str:
+    """Return debootstrap's path, installing it with apt-get if it is missing."""
+    found = system_tool("debootstrap")
+    if found:
+        return found
+    apt_get = system_tool("apt-get")
+    if apt_get is None:
+        raise LegacyStackError("debootstrap is not installed and there is no apt-get to install it: "
+                               "install debootstrap, or use docker/legacy-bullseye")
+    log("debootstrap is missing; installing it with apt-get")
+    install = [apt_get, "install", "-y", "-qq", "debootstrap"]
+    try:
+        _step("install debootstrap", install, log)
+    except LegacyStackError:
+        log("installing debootstrap failed; running apt-get update and trying again")
+        _step("apt-get update (host)", [apt_get, "update", "-qq"], log)
+        _step("install debootstrap", install, log)
+    return _tool("debootstrap")
+
+
+def _step(step: str, argv: list[str], log: Log, *, mirror: str | None = None,
+          detail: Path | None = None) -> None:
+    """Run one setup step; on failure raise LegacyStackError with its output's tail.
+
+    ``mirror`` marks a step that downloads: a failure that looks like a
+    network one then says so.  ``detail`` is a log file worth quoting too.
+    """
+    log(f"[{step}] started")
+    env = {"PATH": CLEAN_PATH, "LANG": "C.UTF-8", "HOME": "/root", "DEBIAN_FRONTEND": "noninteractive"}
+    env.update({name: os.environ[name] for name in _PASSED_ON if name in os.environ})
+    started = time.monotonic()
+    returncode, output = run_captured(
+        argv, env=env, progress=lambda seconds, line: log(f"[{step}] {seconds:.0f} s: {line}"))
+    if returncode == 0:
+        log(f"[{step}] done in {time.monotonic() - started:.0f} s")
+        return
+    message = f"legacy setup step '{step}' failed (exit code {returncode}); its output ends:\n{tail(output)}"
+    details = detail.read_text(errors="replace") if detail is not None and detail.exists() else ""
+    if details:
+        message += f"\n{detail.name} ends:\n{tail(details, 10)}"
+    if mirror is not None and any(marker in output + details for marker in _NETWORK_FAILURES):
+        message += (f"\nThe first setup needs network access to the Debian mirror {mirror} "
+                    "(or set MFV_DEBIAN_MIRROR to one that is reachable).")
+    raise LegacyStackError(message)
+
+
+def _remove_tree(path: Path) -> None:
+    """Delete ``path`` unless something is mounted inside it (deleting would reach the host)."""
+    if not path.exists():
+        return
+    path = path.resolve()
+    inside = [mount for mount in _mount_points() if mount == path or path in mount.parents]
+    if inside:
+        raise LegacyStackError(f"refusing to delete {path}: {inside[0]} is mounted inside it; unmount it first")
+    shutil.rmtree(path)
+
+
+def _mount_points() -> list[Path]:
+    with open("/proc/self/mounts") as mounts:
+        fields = [line.split()[1] for line in mounts if line.strip()]
+    return [Path(re.sub(r"\\([0-7]{3})", lambda octal: chr(int(octal.group(1), 8)), field))
+            for field in fields]

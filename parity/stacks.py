@@ -1,0 +1,346 @@
+"""Run legacy Caffe jobs from the modern side: one interface over several stacks.
+
+A stack is an interpreter in which ``import caffe`` works.  :meth:`LegacyStack.run`
+copies the ``legacy_caffe`` package and the job's inputs into a fresh job
+folder the stack can see, runs ``python -m legacy_caffe job.json`` there with
+a clean environment and pinned BLAS threads, copies the outputs out and
+removes the folder.  Nothing but files crosses between the two interpreters.
+
+* :class:`ChrootStack`: ``/usr/bin/python3`` of a Debian root (see
+  :mod:`parity.provision`), run with ``chroot``; needs root.
+* :class:`LocalStack`: any interpreter the user names.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import legacy_caffe
+from legacy_caffe import protocol
+
+SETUP_HINT = ("set it up with `mfv legacy setup` (parity.provision.setup_chroot, as root), "
+              "or use the Docker images docker/legacy-bullseye and docker/legacy-py27")
+CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+OUTPUT_TAIL_LINES = 40
+NEEDS_ROOT = "needs root for chroot; users without root use docker/legacy-bullseye"
+
+_PACKAGE_DIR = Path(legacy_caffe.__file__).parent
+_INPUT_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_JOB_FILE = "job.json"
+_INPUTS = "inputs"
+_OUT = "out"
+
+
+class LegacyStackError(RuntimeError):
+    """The legacy stack is missing, not provisioned or cannot be used here."""
+
+
+class LegacyJobError(LegacyStackError):
+    """A legacy job exited non-zero."""
+
+
+class LegacyTimeoutError(LegacyStackError):
+    """A legacy job ran past its timeout and was killed."""
+
+
+@dataclass
+class JobResult:
+    """What a legacy job produced.
+
+    ``arrays`` and ``manifest`` are read into memory.  ``files`` maps every
+    other output file, by its path relative to the job's output folder, to
+    its copy under ``out_dir``, which the caller owns: the ``out_dir`` given
+    to :meth:`LegacyStack.run` (which then also receives ``result.npz`` and
+    ``manifest.json``), else a fresh temporary folder, made only when there
+    are such files (``out_dir`` is None otherwise).  ``stderr`` is the
+    job's whole output, stdout merged in.
+    """
+
+    arrays: dict[str, np.ndarray]
+    manifest: dict[str, Any]
+    files: dict[str, Path]
+    stderr: str
+    out_dir: Path | None
+
+
+def default_root() -> Path:
+    """Return where the chroot stack lives: ``$MFV_LEGACY_ROOT``, else the user's cache folder."""
+    if os.environ.get("MFV_LEGACY_ROOT"):
+        return Path(os.environ["MFV_LEGACY_ROOT"])
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "mfv-port" / "legacy-bullseye"
+
+
+def system_tool(name: str) -> str | None:
+    """Find an executable on ``PATH`` or in the system folders (``chroot`` lives in sbin)."""
+    search = os.pathsep.join(filter(None, (os.environ.get("PATH"), CLEAN_PATH)))
+    return shutil.which(name, path=search)
+
+
+def tail(text: str, lines: int = OUTPUT_TAIL_LINES) -> str:
+    """Return the last ``lines`` lines of ``text``."""
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def run_captured(argv: list[str], *, env: Mapping[str, str], cwd: Path | None = None,
+                 timeout: float | None = None,
+                 progress: Callable[[float, str], None] | None = None,
+                 progress_every: float = 15.0) -> tuple[int, str]:
+    """Run ``argv`` in a process group of its own; return its exit code and output.
+
+    stdout and stderr are captured together.  While it runs, ``progress``
+    (if given) is called every ``progress_every`` seconds with the elapsed
+    time and the last line of output so far.  Past ``timeout`` seconds, or
+    on any exception here (Ctrl-C included), the whole group is killed;
+    a timeout then raises :class:`subprocess.TimeoutExpired`.
+    """
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(argv, env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL,
+                                   stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            while True:
+                remaining = None if timeout is None else timeout - (time.monotonic() - started)
+                if remaining is not None and remaining <= 0:
+                    raise subprocess.TimeoutExpired(argv, timeout)
+                try:
+                    returncode = process.wait(progress_every if remaining is None
+                                              else min(progress_every, remaining))
+                    break
+                except subprocess.TimeoutExpired:
+                    if progress is not None:
+                        progress(time.monotonic() - started, _last_line(output.fileno()))
+        except BaseException:
+            _kill_group(process)
+            raise
+        return returncode, _read(output.fileno()).decode("utf-8", "replace")
+
+
+def _read(fd: int, limit: int | None = None) -> bytes:
+    """Read the end of a file the child still writes to, without moving its shared offset."""
+    size = os.fstat(fd).st_size
+    start = 0 if limit is None else max(0, size - limit)
+    return os.pread(fd, size - start, start)
+
+
+def _last_line(fd: int) -> str:
+    lines = _read(fd, 4096).decode("utf-8", "replace").strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def _exit_description(returncode: int) -> str:
+    if returncode < 0:
+        return f"killed by {signal.Signals(-returncode).name} (exit code {returncode})"
+    return f"exit code {returncode}"
+
+
+class LegacyStack(ABC):
+    """An interpreter with pycaffe, able to run ``legacy_caffe`` jobs.
+
+    Construction is cheap; the stack is checked on the first :meth:`run`.
+    Subclasses say where job folders live, how a host path looks from the
+    interpreter and which command runs it.
+    """
+
+    name: str
+
+    def __init__(self, extra_env: Mapping[str, str] | None = None) -> None:
+        self._extra_env = dict(extra_env or {})
+        self._checked = False
+
+    def run(self, kind: str, params: Mapping[str, Any] | None = None,
+            inputs: Mapping[str, Path] | None = None, *, threads: int = 1,
+            timeout: float = 900.0, out_dir: Path | None = None) -> JobResult:
+        """Run legacy job ``kind`` with ``params`` on ``inputs`` (name -> host path).
+
+        ``threads`` pins OpenBLAS/OpenMP/MKL threads (a reference that is not
+        pinned is not a reference).  Raises :class:`LegacyStackError` if the
+        stack is unusable, :class:`LegacyJobError` if the job fails and
+        :class:`LegacyTimeoutError` past ``timeout`` seconds.
+        """
+        if threads < 1:
+            raise ValueError(f"threads must be at least 1, not {threads}")
+        if not self._checked:
+            self._check()
+            self._checked = True
+        job_dir = Path(tempfile.mkdtemp(prefix="mfv-job-", dir=self._job_parent()))
+        try:
+            _stage(job_dir, kind, dict(params or {}), dict(inputs or {}))
+            output = self._execute(kind, job_dir, threads, timeout)
+            return _collect(job_dir / _OUT, output, out_dir)
+        finally:
+            shutil.rmtree(job_dir, ignore_errors=True)
+
+    @abstractmethod
+    def _check(self) -> None:
+        """Raise LegacyStackError, saying how to fix it, if this stack cannot run jobs."""
+
+    @abstractmethod
+    def _job_parent(self) -> Path | None:
+        """Return the host folder for job folders (None: the system's temporary folder)."""
+
+    @abstractmethod
+    def _inside(self, path: Path) -> str:
+        """Return host ``path`` as the legacy interpreter sees it."""
+
+    @abstractmethod
+    def _command(self, job_file: str) -> list[str]:
+        """Return the command that runs the job file (a path as the interpreter sees it)."""
+
+    def _environment(self, job_dir: Path, threads: int) -> dict[str, str]:
+        inside = self._inside(job_dir)
+        env = {"PATH": CLEAN_PATH, "LANG": "C.UTF-8", "HOME": inside, "GLOG_minloglevel": "2",
+               "PYTHONDONTWRITEBYTECODE": "1"}
+        env.update({variable: str(threads) for variable in protocol.THREAD_VARIABLES})
+        env.update(self._extra_env)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (inside, self._extra_env.get("PYTHONPATH"))))
+        return env
+
+    def _execute(self, kind: str, job_dir: Path, threads: int, timeout: float) -> str:
+        command = self._command(self._inside(job_dir / _JOB_FILE))
+        try:
+            returncode, output = run_captured(command, env=self._environment(job_dir, threads),
+                                              cwd=job_dir, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise LegacyTimeoutError(
+                f"legacy job {kind!r} on {self.name} ran past its timeout of {timeout:g} s; "
+                "its process group was killed") from None
+        if returncode == protocol.EXIT_NO_CAFFE:
+            raise LegacyStackError(f"{self.name} cannot run Caffe:\n{tail(output)}\n"
+                                   f"Point it at an interpreter with pycaffe, or {SETUP_HINT}.")
+        if returncode != protocol.EXIT_OK:
+            raise LegacyJobError(
+                f"legacy job {kind!r} failed on {self.name} with {_exit_description(returncode)}; "
+                f"last {OUTPUT_TAIL_LINES} lines of its output:\n{tail(output)}")
+        return output
+
+
+def _stage(job_dir: Path, kind: str, params: dict[str, Any], inputs: dict[str, Path]) -> None:
+    """Copy the ``legacy_caffe`` modules and the inputs into ``job_dir`` and write the job file."""
+    shutil.copytree(_PACKAGE_DIR, job_dir / _PACKAGE_DIR.name,
+                    ignore=lambda folder, names: [name for name in names if not name.endswith(".py")])
+    staged = {}
+    (job_dir / _INPUTS).mkdir()
+    for name, source in inputs.items():
+        if not _INPUT_NAME.fullmatch(name):
+            raise ValueError(f"input name {name!r} must match {_INPUT_NAME.pattern}")
+        source = Path(source)
+        if not source.exists():
+            raise FileNotFoundError(f"input {name!r} of legacy job {kind!r}: no file at {source}")
+        staged[name] = f"{_INPUTS}/{name}"
+        copy = shutil.copytree if source.is_dir() else shutil.copyfile
+        copy(source, job_dir / staged[name])
+    spec = {"kind": kind, "params": params, "inputs": staged, "out_dir": _OUT}
+    (job_dir / _JOB_FILE).write_text(json.dumps(spec, indent=1))
+
+
+def _collect(job_out: Path, output: str, out_dir: Path | None) -> JobResult:
+    """Read a finished job's output folder into a JobResult, copying files to ``out_dir``."""
+    with np.load(job_out / protocol.RESULT_FILE, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    manifest = json.loads((job_out / protocol.MANIFEST_FILE).read_text())
+    produced = sorted(path.relative_to(job_out) for path in job_out.rglob("*") if path.is_file())
+    others = [path for path in produced
+              if path.as_posix() not in (protocol.RESULT_FILE, protocol.MANIFEST_FILE)]
+    given = out_dir is not None
+    if not given and others:
+        out_dir = Path(tempfile.mkdtemp(prefix="mfv-legacy-"))
+    for path in produced if given else others:
+        (out_dir / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(job_out / path, out_dir / path)
+    files = {path.as_posix(): out_dir / path for path in others}
+    return JobResult(arrays=arrays, manifest=manifest, files=files, stderr=output, out_dir=out_dir)
+
+
+class ChrootStack(LegacyStack):
+    """``/usr/bin/python3`` of a Debian root, run through ``chroot`` (needs root).
+
+    Job folders live in the root's ``/tmp``; files are copied, never bind-mounted.
+    """
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = Path(root).absolute()
+        self._chroot: str | None = None
+        self.name = f"chroot:{self.root}"
+
+    def _check(self) -> None:
+        if os.geteuid() != 0:
+            raise LegacyStackError(f"{self.name} {NEEDS_ROOT}")
+        if not (self.root / "usr/bin/python3").exists():
+            raise LegacyStackError(f"no legacy root at {self.root}: {SETUP_HINT}")
+        self._chroot = system_tool("chroot")
+        if self._chroot is None:
+            raise LegacyStackError("the chroot command is missing (package coreutils)")
+
+    def _job_parent(self) -> Path:
+        return self.root / "tmp"
+
+    def _inside(self, path: Path) -> str:
+        return "/" + path.relative_to(self.root).as_posix()
+
+    def _command(self, job_file: str) -> list[str]:
+        return [self._chroot, str(self.root), "/usr/bin/python3", "-m", _PACKAGE_DIR.name, job_file]
+
+
+class LocalStack(LegacyStack):
+    """Any interpreter in which ``import caffe`` works.
+
+    ``env`` adds variables the interpreter needs (e.g. ``PYTHONPATH`` or
+    ``LD_LIBRARY_PATH`` of a Caffe build); the host's own are not passed on.
+    """
+
+    def __init__(self, python: str, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(env)
+        self.python = python
+        self._executable: str | None = None
+        self.name = f"local:{python}"
+
+    def _check(self) -> None:
+        found = shutil.which(self.python)
+        if found is None:
+            raise LegacyStackError(f"no interpreter {self.python!r}: name one in which `import caffe` "
+                                   f"works, or {SETUP_HINT}")
+        self._executable = os.path.abspath(found)
+
+    def _job_parent(self) -> None:
+        return None
+
+    def _inside(self, path: Path) -> str:
+        return str(path)
+
+    def _command(self, job_file: str) -> list[str]:
+        return [self._executable, "-m", _PACKAGE_DIR.name, job_file]
+
+
+def get_stack(name: str = "chroot", **kw: Any) -> LegacyStack:
+    """Return the stack ``name`` names: ``chroot`` (the default root), ``chroot:/root/path``
+    or ``local:/path/to/python``; ``kw`` goes to the stack's constructor."""
+    kind, _, argument = name.partition(":")
+    if kind == "chroot":
+        return ChrootStack(Path(argument) if argument else default_root(), **kw)
+    if kind == "local" and argument:
+        return LocalStack(argument, **kw)
+    raise ValueError(f"unknown legacy stack {name!r}: use 'chroot', 'chroot:/path/to/root' "
+                     "or 'local:/path/to/python'")

@@ -1,0 +1,34 @@
+"""Load a Caffe net from prototxt (+ caffemodel) into a ``CaffeNetwork``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from legacy_caffe.random_weights import random_blobs
+from port.caffe.network import CaffeNetwork
+from port.caffe.reader import read_prototxt, read_weights
+
+
+def load_net(prototxt: str | Path, caffemodel: str | Path | None = None) -> CaffeNetwork:
+    """Build the net described by ``prototxt`` and copy in the blobs of ``caffemodel``.
+
+    Without ``caffemodel`` the parameters are zeros.  Parameters are frozen
+    (``requires_grad=False``): the port differentiates with respect to inputs.
+    Weights are matched to layers by name, as Caffe's ``CopyTrainedLayersFrom``
+    does; layers the prototxt lacks are ignored (listed in
+    ``net.ignored_weight_layers``).
+    """
+    net = CaffeNetwork(read_prototxt(prototxt), source=str(prototxt))
+    net.ignored_weight_layers = []
+    if caffemodel is not None:
+        net.ignored_weight_layers = net.load_blobs(read_weights(caffemodel), source=str(caffemodel))
+    return net.requires_grad_(False).eval()
+
+
+def fill_random(net: CaffeNetwork, seed: int) -> CaffeNetwork:
+    """Fill ``net`` with the deterministic random weights of ``legacy_caffe.random_weights``.
+
+    The legacy stack's ``make_weights`` job writes the same numbers through
+    Caffe's own ``net.save``.
+    """
+    net.load_blobs(dict(random_blobs(net.param_shapes(), seed)), source=f"random weights (seed {seed})")
+    return net

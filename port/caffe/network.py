@@ -1,0 +1,224 @@
+"""A Caffe net as an ``nn.Module`` that exposes every blob by name.
+
+Caffe names data, not operations: a layer reads its bottom blobs and writes
+its top blobs, and an in-place layer (top == bottom, e.g. ReLU and Dropout)
+overwrites the blob it reads.  ``CaffeNetwork.run`` keeps two views of that:
+
+* ``blobs[name]``: the blob's value after the forward pass - what
+  ``net.blobs[name].data`` holds in pycaffe (``conv1`` after ``relu1``);
+* ``produced[name]``: the tensor written by the blob's first producer.  Its
+  gradient is what ``net.blobs[name].diff`` holds after ``net.backward``:
+  backward through an in-place layer leaves the diff of that layer's input.
+
+Layers run in prototxt order, as Caffe runs them; ``end=`` stops after the
+named layer like ``net.forward(end=...)``.
+"""
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from port.caffe.errors import CaffeFormatError
+from port.caffe.layers import CaffeLayer, Pooling, Shape, build_layer
+from port.caffe.reader import net_inputs
+
+TEST_PHASE = 1
+
+
+@dataclass(frozen=True)
+class Step:
+    """One layer in execution order."""
+
+    name: str
+    type: str
+    bottoms: tuple[str, ...]
+    tops: tuple[str, ...]
+    key: str
+
+
+@dataclass
+class ForwardTrace:
+    """What one forward pass computed, keyed by Caffe blob / layer name."""
+
+    blobs: dict[str, torch.Tensor] = field(default_factory=OrderedDict)
+    produced: dict[str, torch.Tensor] = field(default_factory=OrderedDict)
+    pool_argmax: dict[str, torch.Tensor] = field(default_factory=OrderedDict)
+
+
+def _in_test_phase(lp: Any) -> bool:
+    """Caffe's NetStateRule filter for phase TEST (stages and levels are not used by deploy nets)."""
+    def matches(rule: Any) -> bool:
+        return not rule.HasField("phase") or rule.phase == TEST_PHASE
+
+    if lp.include:
+        return any(matches(rule) for rule in lp.include)
+    return not any(matches(rule) for rule in lp.exclude)
+
+
+def _module_key(name: str, taken: set[str]) -> str:
+    key = re.sub(r"[^0-9A-Za-z_]", "_", name) or "layer"
+    while key in taken:
+        key += "_"
+    taken.add(key)
+    return key
+
+
+def caffe_shape_matches(stored: Sequence[int], expected: Sequence[int], legacy: bool) -> bool:
+    """Caffe's ``Blob::ShapeEquals``: legacy 4-D dims match ``expected`` left-padded with 1s."""
+    if not legacy:
+        return tuple(stored) == tuple(expected)
+    return len(expected) <= 4 and tuple(stored) == (1,) * (4 - len(expected)) + tuple(expected)
+
+
+class CaffeNetwork(nn.Module):
+    """A Caffe ``NetParameter`` (V2 form, as ``port.caffe.reader`` returns it) in PyTorch.
+
+    Parameters are created with zeros; fill them with ``load_blobs``.
+    """
+
+    def __init__(self, net_param: Any, source: str = "<net>"):
+        super().__init__()
+        self.source = source
+        self.net_name = net_param.name
+        self.inputs: OrderedDict[str, Shape] = OrderedDict(net_inputs(net_param))
+        self.blob_shapes: OrderedDict[str, Shape] = OrderedDict(self.inputs)
+        self.producer: dict[str, str] = {name: name for name in self.inputs}
+        self.layers = nn.ModuleDict()
+        self.steps: list[Step] = []
+        taken: set[str] = set()
+        for lp in net_param.layer:
+            if lp.type == "Input" or not _in_test_phase(lp):
+                continue
+            self._add_layer(lp, _module_key(lp.name, taken))
+        if not self.steps:
+            raise CaffeFormatError(f"{source}: the net has no layers to run")
+
+    def _add_layer(self, lp: Any, key: str) -> None:
+        missing = [b for b in lp.bottom if b not in self.blob_shapes]
+        if missing:
+            raise CaffeFormatError(f"{self.source}: layer '{lp.name}' reads blob(s) {missing}, which no earlier layer produces")
+        module, top_shapes = build_layer(lp, [self.blob_shapes[b] for b in lp.bottom], self.source)
+        for top, shape in zip(lp.top, top_shapes):
+            if top not in self.blob_shapes:
+                self.producer[top] = lp.name
+            self.blob_shapes[top] = shape
+        self.layers[key] = module
+        self.steps.append(Step(lp.name, lp.type, tuple(lp.bottom), tuple(lp.top), key))
+
+    # -- parameters -----------------------------------------------------
+
+    def layer(self, name: str) -> CaffeLayer:
+        """The module of the layer called ``name`` in the prototxt."""
+        return self.layers[self.step(name).key]
+
+    def step(self, name: str) -> Step:
+        """The execution step of the layer called ``name``."""
+        for step in self.steps:
+            if step.name == name:
+                return step
+        raise KeyError(f"{self.source}: no layer named '{name}'")
+
+    def caffe_params(self) -> OrderedDict[str, list[torch.Tensor]]:
+        """Learnable blobs per layer, in network order (pycaffe's ``net.params``)."""
+        params: OrderedDict[str, list[torch.Tensor]] = OrderedDict()
+        for step in self.steps:
+            blobs = self.layers[step.key].caffe_blobs()
+            if blobs:
+                params[step.name] = blobs
+        return params
+
+    def param_shapes(self) -> list[tuple[str, list[Shape]]]:
+        """``[(layer, [blob shapes])]`` of the learnable layers, in network order."""
+        return [(name, [tuple(b.shape) for b in blobs]) for name, blobs in self.caffe_params().items()]
+
+    def load_blobs(self, weights: Mapping[str, Sequence[np.ndarray]], source: str = "<weights>") -> list[str]:
+        """Copy Caffe blobs into the parameters, bit for bit, with Caffe's shape checks.
+
+        ``weights`` maps layer name to blobs (as ``port.caffe.read_weights``
+        returns them).  A stored 4-D blob is accepted for a lower-rank
+        parameter when it is that shape left-padded with 1s, as Caffe accepts
+        V1 (num, channels, height, width) blobs (Caffe reserves this for
+        blobs without a ``BlobShape``; the reader does not keep that
+        distinction, so this check is that much more permissive).  Every learnable layer must
+        have weights; layers in ``weights`` that the net lacks are returned
+        (Caffe ignores them too).
+        """
+        for name, params in self.caffe_params().items():
+            if name not in weights:
+                raise CaffeFormatError(f"{source}: no weights for layer '{name}' of {self.source}")
+            stored = weights[name]
+            if len(stored) != len(params):
+                raise CaffeFormatError(
+                    f"{source}: layer '{name}' has {len(stored)} blobs, {self.source} expects {len(params)}")
+            for i, (array, param) in enumerate(zip(stored, params)):
+                expected = tuple(param.shape)
+                if not caffe_shape_matches(array.shape, expected, legacy=array.ndim == 4):
+                    raise CaffeFormatError(
+                        f"{source}: layer '{name}' blob {i} has shape {tuple(array.shape)}, "
+                        f"but {self.source} expects {expected}")
+                with torch.no_grad():
+                    param.copy_(torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).reshape(expected))
+        return [name for name in weights if name not in self.caffe_params()]
+
+    # -- running --------------------------------------------------------
+
+    def _as_inputs(self, inputs: torch.Tensor | Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        if isinstance(inputs, torch.Tensor):
+            if len(self.inputs) != 1:
+                raise ValueError(f"{self.source} has inputs {list(self.inputs)}; pass a dict")
+            inputs = {next(iter(self.inputs)): inputs}
+        missing = set(self.inputs) - set(inputs)
+        if missing:
+            raise ValueError(f"missing input blob(s) {sorted(missing)} for {self.source}")
+        for name, tensor in inputs.items():
+            if tuple(tensor.shape[1:]) != tuple(self.inputs[name][1:]):
+                raise ValueError(
+                    f"input '{name}' has shape {tuple(tensor.shape)}; {self.source} expects (N, "
+                    f"{', '.join(map(str, self.inputs[name][1:]))})")
+        return dict(inputs)
+
+    def run(self, inputs: torch.Tensor | Mapping[str, torch.Tensor], *, end: str | None = None,
+            pool_argmax: Mapping[str, torch.Tensor] | None = None) -> ForwardTrace:
+        """Forward through the layers up to and including ``end`` (default: all).
+
+        ``pool_argmax`` maps MAX pooling layer names to argmax tensors that
+        replace those layers' own choices (see ``Pooling.pool``).
+        """
+        if end is not None:
+            self.step(end)
+        forced = pool_argmax or {}
+        trace = ForwardTrace()
+        env = self._as_inputs(inputs)
+        trace.produced.update(env)
+        for step in self.steps:
+            module = self.layers[step.key]
+            bottoms = [env[b] for b in step.bottoms]
+            if isinstance(module, Pooling):
+                values, argmax = module.pool(bottoms[0], forced.get(step.name))
+                if argmax is not None:
+                    trace.pool_argmax[step.name] = argmax
+                tops = module.tops(values, argmax)
+            else:
+                tops = module(bottoms)
+            for name, tensor in zip(step.tops, tops):
+                env[name] = tensor
+                trace.produced.setdefault(name, tensor)
+            if step.name == end:
+                break
+        trace.blobs.update((name, env[name]) for name in self.blob_shapes if name in env)
+        return trace
+
+    def forward_blobs(self, inputs: torch.Tensor | Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Every blob after a full forward pass, by Caffe name (pycaffe's ``net.blobs[name].data``)."""
+        return self.run(inputs).blobs
+
+    def forward(self, inputs: torch.Tensor | Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The last layer's first top blob."""
+        return self.run(inputs).blobs[self.steps[-1].tops[0]]

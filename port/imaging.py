@@ -1,0 +1,46 @@
+"""Images in and out of Caffe's input convention (legacy spec, section 2).
+
+Caffe nets of the MFV paper take BGR images on a 0..255 scale minus a
+per-channel mean, channels first, with no division by a standard deviation.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+CAFFE_MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
+
+
+def load_rgb(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
+    """An image file as float32 RGB ``(H, W, 3)`` on 0..255 (PIL converts any mode to RGB).
+
+    With ``size=(height, width)`` the image is resized with PIL's bilinear
+    filter when it does not already have that size.
+    """
+    try:
+        with Image.open(path) as img:
+            rgb = img.convert("RGB")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"image not found: {path}") from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"{path}: not a readable image ({exc})") from None
+    if size is not None and rgb.size != (size[1], size[0]):
+        rgb = rgb.resize((size[1], size[0]), Image.BILINEAR)
+    return np.asarray(rgb, dtype=np.float32)
+
+
+def preprocess(rgb: np.ndarray, mean_bgr: np.ndarray = CAFFE_MEAN_BGR) -> np.ndarray:
+    """``float32(CHW, channels reversed to BGR) - mean``: the spec's ``preprocess``."""
+    return np.ascontiguousarray(rgb[:, :, ::-1].transpose(2, 0, 1), dtype=np.float32) - mean_bgr[:, None, None]
+
+
+def deprocess(x: np.ndarray, mean_bgr: np.ndarray = CAFFE_MEAN_BGR) -> np.ndarray:
+    """``HxWx3 RGB of (x + mean)``: the spec's ``deprocess`` of a CHW BGR array."""
+    return (x + mean_bgr[:, None, None])[::-1].transpose(1, 2, 0)
+
+
+def random_start(seed: int, size: tuple[int, int] = (227, 227)) -> np.ndarray:
+    """The legacy loop's random start image: ``normal(175, 8, (H, W, 3))`` right after seeding."""
+    return np.random.RandomState(seed).normal(175.0, 8.0, (*size, 3))

@@ -1,0 +1,47 @@
+"""Caffe's local response normalisation (``lrn_layer.cpp``, Caffe 1.0).
+
+ACROSS_CHANNELS (the CaffeNet/AlexNet norm layers), for an odd window ``n``:
+
+    y[c] = x[c] * (k + alpha / n * sum_{c' = c - (n-1)/2}^{c + (n-1)/2} x[c']^2) ^ (-beta)
+
+with zero padding beyond the first and last channel.
+
+WITHIN_CHANNEL, over an ``n x n`` spatial window with zero padding
+``(n-1)/2``:
+
+    y[h, w] = x[h, w] * (1 + alpha / n^2 * sum_{window} x^2) ^ (-beta)
+
+Caffe builds this variant from an AVE pooling layer (whose divisor, with this
+padding and stride 1, is always ``n^2``) and a power layer with shift fixed to
+1, so ``k`` does not enter it.  Caffe rejects even ``n``; so do these
+functions.
+
+Gradients come from autograd on the same expression, which is the derivative
+Caffe's hand-written backward computes.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def _check_size(size: int) -> None:
+    if size < 1 or size % 2 != 1:
+        raise ValueError(f"LRN local_size must be a positive odd number (Caffe's rule), got {size}")
+
+
+def lrn_across_channels(x: torch.Tensor, size: int, alpha: float, beta: float, k: float) -> torch.Tensor:
+    """ACROSS_CHANNELS LRN of an (N, C, H, W) tensor; see the module docstring."""
+    _check_size(size)
+    half = (size - 1) // 2
+    squares = F.pad((x * x).unsqueeze(1), (0, 0, 0, 0, half, half))
+    window_sums = F.avg_pool3d(squares, (size, 1, 1), stride=1, divisor_override=1).squeeze(1)
+    return x * (k + (alpha / size) * window_sums).pow(-beta)
+
+
+def lrn_within_channel(x: torch.Tensor, size: int, alpha: float, beta: float) -> torch.Tensor:
+    """WITHIN_CHANNEL LRN of an (N, C, H, W) tensor; see the module docstring."""
+    _check_size(size)
+    half = (size - 1) // 2
+    window_sums = F.avg_pool2d(x * x, size, stride=1, padding=half, divisor_override=1)
+    return x * (1.0 + (alpha / (size * size)) * window_sums).pow(-beta)

@@ -1,0 +1,89 @@
+"""port.ops kernels against loop transcriptions of Caffe's CPU code (tests/caffe_loops.py)."""
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from port.ops import PoolGeometry, ave_pool, caffe_pool_extent, gather_pool, lrn_across_channels, lrn_within_channel, max_pool
+from tests.caffe_loops import lrn_across_loops, pool_loops
+
+
+@st.composite
+def pool_cases(draw):
+    kernel = draw(st.integers(1, 5))
+    stride = draw(st.integers(1, 3))
+    pad = draw(st.integers(0, kernel - 1))
+    h = draw(st.integers(max(kernel - 2 * pad, 1), 13))
+    w = draw(st.integers(max(kernel - 2 * pad, 1), 13))
+    seed = draw(st.integers(0, 2**16))
+    return kernel, stride, pad, h, w, seed
+
+
+@settings(max_examples=60, deadline=None)
+@given(pool_cases())
+def test_pooling_matches_caffe_loops(case):
+    kernel, stride, pad, h, w, seed = case
+    if (caffe_outside(h, kernel, stride, pad) or caffe_outside(w, kernel, stride, pad)):
+        with pytest.raises(ValueError, match="outside the input"):
+            max_pool(torch.zeros(1, 1, h, w), PoolGeometry((kernel, kernel), (stride, stride), (pad, pad)))
+        return
+    x = np.random.RandomState(seed).normal(size=(2, 3, h, w)).astype(np.float32)
+    geom = PoolGeometry((kernel, kernel), (stride, stride), (pad, pad))
+    want_max, want_arg = pool_loops(x, kernel, stride, pad, "max")
+    got_max, got_arg = max_pool(torch.from_numpy(x), geom)
+    np.testing.assert_array_equal(got_max.numpy(), want_max.astype(np.float32))
+    np.testing.assert_array_equal(got_arg.numpy(), want_arg)
+    want_ave, _ = pool_loops(x, kernel, stride, pad, "ave")
+    np.testing.assert_allclose(ave_pool(torch.from_numpy(x), geom).numpy(), want_ave, rtol=1e-6, atol=1e-6)
+
+
+def caffe_outside(size, kernel, stride, pad):
+    """Does Caffe's last window start past the input (pad 0, kernel < stride)?"""
+    out = -(-(size + 2 * pad - kernel) // stride) + 1
+    if pad and (out - 1) * stride >= size + pad:
+        out -= 1
+    return (out - 1) * stride - pad >= size
+
+
+def test_pool_extent_rounds_up_and_drops_window_in_padding():
+    assert caffe_pool_extent(55, 3, 2, 0) == 27
+    assert caffe_pool_extent(13, 3, 2, 0) == 6
+    assert caffe_pool_extent(6, 2, 2, 1) == 4
+    assert caffe_pool_extent(5, 3, 2, 1) == 3
+    assert caffe_pool_extent(4, 3, 3, 1) == 2
+    assert caffe_pool_extent(7, 2, 2, 0, ceil=False) == 3
+
+
+def test_max_pool_ties_go_to_first_in_row_major_order():
+    x = torch.zeros(1, 1, 3, 3)
+    values, argmax = max_pool(x, PoolGeometry((3, 3), (1, 1), (0, 0)))
+    assert argmax.item() == 0 and values.item() == 0
+
+
+def test_gather_pool_routes_gradient_to_given_argmax():
+    x = torch.tensor([[[[1.0, 1.0], [0.0, 0.0]]]], requires_grad=True)
+    values = gather_pool(x, torch.tensor([[[[1]]]]))
+    values.sum().backward()
+    assert x.grad.flatten().tolist() == [0.0, 1.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("size", [1, 3, 5, 7])
+def test_lrn_across_channels_matches_caffe_loops(size):
+    x = np.random.RandomState(size).normal(0, 30, (2, 9, 4, 5)).astype(np.float32)
+    got = lrn_across_channels(torch.from_numpy(x).double(), size, 1e-4, 0.75, 2.0).numpy()
+    np.testing.assert_allclose(got, lrn_across_loops(x, size, 1e-4, 0.75, 2.0), rtol=1e-12)
+
+
+def test_lrn_within_channel_is_one_plus_alpha_mean_of_square_window():
+    x = np.random.RandomState(0).normal(0, 10, (1, 2, 6, 7))
+    got = lrn_within_channel(torch.from_numpy(x), 3, 0.01, 0.75).numpy()
+    padded = np.pad(x ** 2, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    sums = sum(padded[:, :, i:i + 6, j:j + 7] for i in range(3) for j in range(3))
+    np.testing.assert_allclose(got, x * (1 + 0.01 / 9 * sums) ** -0.75, rtol=1e-12)
+
+
+@pytest.mark.parametrize("size", [0, 2, 4])
+def test_lrn_rejects_even_or_empty_windows(size):
+    with pytest.raises(ValueError, match="odd"):
+        lrn_across_channels(torch.zeros(1, 3, 2, 2), size, 1.0, 0.75, 1.0)
