@@ -39,24 +39,28 @@ def error_plot(report: dict) -> str:
 
 
 def _blob_table(rows: list[dict]) -> str:
-    headers = ["blob", "shape", "max abs", "max rel", "mean abs", "tolerance", "verdict", "max rel, Caffe argmax"]
+    extra = ("local max rel", "local_max_rel") if any("local_max_rel" in r for r in rows) else \
+        ("max rel, Caffe argmax", "max_rel_with_legacy_argmax")
+    headers = ["blob", "shape", "max abs", "max rel", "mean abs", "tolerance", "verdict", extra[0]]
     cells = [[r["blob"], "x".join(map(str, r["shape"])), r["max_abs"], r["max_rel"], r["mean_abs"],
-              r["tolerance"], r["verdict"], r.get("max_rel_with_legacy_argmax", "")] for r in rows]
+              r["tolerance"], r["verdict"], r.get(extra[1], "")] for r in rows]
     return table(headers, cells, [r["verdict"] for r in rows])
 
 
 def _ties_section(report: dict) -> str:
-    parts = ["<h2>Max-pool near-ties</h2><p>Windows where Caffe's mask and the port's argmax differ. "
-             "Values are the port's pooling input at each pick; the gap is their difference.</p>"]
+    parts = ["<h2>Max-pool near-ties</h2><p>Windows where Caffe's mask and the port's argmax differ, with "
+             "each stack's pooling input at both picks: in a near-tie each stack's larger value is its own "
+             "pick and the values agree to rounding.</p>"]
     summary = [[layer, e["windows"], e["positive_windows"], len(e["ties"])] for layer, e in report["pool_ties"].items()]
     parts.append(table(["layer", "windows", "positive windows", "tied windows"], summary))
     ties = [t for e in report["pool_ties"].values() for t in e["ties"]]
     if ties:
         rows = [[t["layer"], t["n"], t["channel"], t["row"], t["col"], t["port_index"], t["legacy_index"],
-                 t["value_at_port_pick"], t["value_at_legacy_pick"], t["gap"], t["relative_gap"]]
+                 *(f"{v:.9g}" for v in (*t["port_values"], *t["legacy_values"])), t["relative_gap"]]
                 for t in ties[:TIE_ROWS_SHOWN]]
-        parts.append(table(["layer", "n", "channel", "row", "col", "port pick", "Caffe pick", "value (port)",
-                            "value (Caffe)", "gap", "relative gap"], rows))
+        parts.append(table(["layer", "n", "channel", "row", "col", "port pick", "Caffe pick",
+                            "port: at port pick", "port: at Caffe pick", "Caffe: at port pick",
+                            "Caffe: at Caffe pick", "relative gap"], rows))
         if len(ties) > TIE_ROWS_SHOWN:
             parts.append(f"<p>{len(ties) - TIE_ROWS_SHOWN} more in report.json.</p>")
     return "".join(parts)
@@ -84,7 +88,9 @@ def render(report: dict) -> str:
         "<h2>Level 1: weights</h2>",
         f"<p>{len(report['weights']['blobs'])} learnable blobs; "
         f"{'all bitwise equal' if not weights_bad else f'{len(weights_bad)} differ'}.</p>",
-        "<h2>Level 2: forward</h2>", _blob_table(report["forward"]),
+        "<h2>Level 2: forward</h2>",
+        "<p>Local max rel: the port's layers fed Caffe's values of their bottoms, "
+        "the error a layer makes itself rather than inherits.</p>", _blob_table(report["forward"]),
         _ties_section(report),
     ]
     for b in report["backward"]:

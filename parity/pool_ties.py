@@ -17,7 +17,12 @@ import numpy as np
 
 @dataclass(frozen=True)
 class PoolTie:
-    """One window whose argmax differs; values are the port's bottom blob at both picks."""
+    """One window whose argmax differs.
+
+    ``port_values`` and ``legacy_values`` are each stack's pooling input at
+    (the port's pick, Caffe's pick): in a near-tie each stack's own pick is
+    its larger value, and the two values agree to rounding.
+    """
 
     layer: str
     n: int
@@ -26,38 +31,39 @@ class PoolTie:
     col: int
     port_index: int
     legacy_index: int
-    value_at_port_pick: float
-    value_at_legacy_pick: float
-
-    @property
-    def gap(self) -> float:
-        return abs(self.value_at_port_pick - self.value_at_legacy_pick)
+    port_values: tuple[float, float]
+    legacy_values: tuple[float, float]
 
     @property
     def relative_gap(self) -> float:
-        scale = max(abs(self.value_at_port_pick), abs(self.value_at_legacy_pick))
-        return self.gap / scale if scale else 0.0
+        """Largest gap between the two picks in either stack, relative to the values."""
+        gaps = [abs(a - b) for a, b in (self.port_values, self.legacy_values)]
+        scale = max(abs(v) for v in (*self.port_values, *self.legacy_values))
+        return max(gaps) / scale if scale else 0.0
 
     def as_dict(self) -> dict:
-        return asdict(self) | {"gap": self.gap, "relative_gap": self.relative_gap}
+        return asdict(self) | {"relative_gap": self.relative_gap}
 
 
-def find_ties(layer: str, bottom: np.ndarray, port_argmax: np.ndarray, legacy_mask: np.ndarray) -> list[PoolTie]:
+def find_ties(layer: str, port_bottom: np.ndarray, legacy_bottom: np.ndarray, port_argmax: np.ndarray,
+              legacy_mask: np.ndarray) -> list[PoolTie]:
     """Windows of one MAX pooling layer whose port argmax differs from Caffe's mask.
 
-    ``bottom`` is the port's (N, C, H, W) input to the layer; ``port_argmax``
-    and ``legacy_mask`` are (N, C, H', W') flat indices into each plane
-    (the mask as Caffe writes it, float).
+    ``port_bottom`` and ``legacy_bottom`` are each stack's (N, C, H, W) input
+    to the layer; ``port_argmax`` and ``legacy_mask`` are (N, C, H', W') flat
+    indices into each plane (the mask as Caffe writes it, float).
     """
     legacy_index = legacy_mask.astype(np.int64)
     if legacy_index.shape != port_argmax.shape:
         raise ValueError(f"pool layer '{layer}': mask shape {legacy_mask.shape} != port argmax shape {port_argmax.shape}")
-    planes = bottom.reshape(bottom.shape[0], bottom.shape[1], -1)
+    port_planes = port_bottom.reshape(port_bottom.shape[0], port_bottom.shape[1], -1)
+    legacy_planes = legacy_bottom.reshape(port_planes.shape)
     ties = []
     for n, c, i, j in zip(*np.nonzero(legacy_index != port_argmax)):
-        pi, li = int(port_argmax[n, c, i, j]), int(legacy_index[n, c, i, j])
-        ties.append(PoolTie(layer, int(n), int(c), int(i), int(j), pi, li,
-                            float(planes[n, c, pi]), float(planes[n, c, li])))
+        picks = [int(port_argmax[n, c, i, j]), int(legacy_index[n, c, i, j])]
+        ties.append(PoolTie(layer, int(n), int(c), int(i), int(j), *picks,
+                            port_values=tuple(float(port_planes[n, c, p]) for p in picks),
+                            legacy_values=tuple(float(legacy_planes[n, c, p]) for p in picks)))
     return ties
 
 

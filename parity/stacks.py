@@ -277,10 +277,11 @@ class ChrootStack(LegacyStack):
     """``/usr/bin/python3`` of a Debian root, run through ``chroot`` (needs root).
 
     Job folders live in the root's ``/tmp``; files are copied, never bind-mounted.
+    ``env`` adds variables (e.g. ``OPENBLAS_CORETYPE``) to the clean environment.
     """
 
-    def __init__(self, root: Path) -> None:
-        super().__init__()
+    def __init__(self, root: Path, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(env)
         self.root = Path(root).absolute()
         self._chroot: str | None = None
         self.name = f"chroot:{self.root}"

@@ -24,7 +24,12 @@ class Tolerances:
                 raise ValueError(f"tolerance table {path}: '{level}.default.max_rel' is missing")
         return cls(table, str(path))
 
-    def max_rel(self, level: str, blob: str) -> float:
-        """The ``max_rel`` tolerance of ``blob`` at ``level`` ('forward' or 'backward')."""
+    def max_rel(self, level: str, blob: str, target_layer: str | None = None) -> float:
+        """The ``max_rel`` tolerance of ``blob`` at ``level`` ('forward' or 'backward').
+
+        A blob entry wins over a target entry (backward passes from
+        ``target_layer``), which wins over the level's default.
+        """
         entry = self.table[level]
-        return float(entry.get("blobs", {}).get(blob, entry["default"])["max_rel"])
+        chosen = entry.get("blobs", {}).get(blob) or entry.get("targets", {}).get(target_layer) or entry["default"]
+        return float(chosen["max_rel"])

@@ -102,18 +102,16 @@ def _cmd_make_weights(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    import tempfile
+
     from port.models import CAFFENET_PROTOTXT
 
-    out = _run_dir(args.out, "demo")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    weights = out.parent / f".{out.name}-caffenet-seed{args.seed}.caffemodel"
     print("mfv demo: CaffeNet with GENERATED deterministic random weights "
           f"(seed {args.seed}; no pretrained weights are downloaded), random start image, real Caffe beside it")
-    _cmd_make_weights(argparse.Namespace(prototxt=CAFFENET_PROTOTXT, seed=args.seed, format="v2", out=weights))
-    try:
-        return _layers_report(CAFFENET_PROTOTXT, weights, args, out)
-    finally:
-        weights.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="mfv-demo-") as tmp:
+        weights = Path(tmp) / f"caffenet-random-seed{args.seed}.caffemodel"
+        _cmd_make_weights(argparse.Namespace(prototxt=CAFFENET_PROTOTXT, seed=args.seed, format="v2", out=weights))
+        return _layers_report(CAFFENET_PROTOTXT, weights, args, _run_dir(args.out, "demo"))
 
 
 def _cmd_legacy(args: argparse.Namespace) -> int:

@@ -125,6 +125,10 @@ class CaffeNetwork(nn.Module):
                 return step
         raise KeyError(f"{self.source}: no layer named '{name}'")
 
+    def steps_writing(self, blob: str) -> list[Step]:
+        """The layers that write ``blob``: its producer, then any in-place layers, in order."""
+        return [step for step in self.steps if blob in step.tops]
+
     def caffe_params(self) -> OrderedDict[str, list[torch.Tensor]]:
         """Learnable blobs per layer, in network order (pycaffe's ``net.params``)."""
         params: OrderedDict[str, list[torch.Tensor]] = OrderedDict()
