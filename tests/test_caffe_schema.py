@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -33,26 +32,12 @@ OUR_FILE = schema.NetParameter.DESCRIPTOR.file
 OUR_MESSAGES = sorted(OUR_FILE.message_types_by_name)
 
 
-# Stand-in for the project's legacy-stack runner, which will replace it.
-def _debian_caffe_root() -> Path | None:
-    default = Path("~/.cache/mfv-port/legacy-bullseye").expanduser()
-    candidates = [Path(os.environ.get("MFV_LEGACY_ROOT", default)).expanduser()]
-    candidates.append(Path("/root/.cache/mfv-port/proto-bullseye"))
-    return next((root for root in candidates if root.is_dir()), None)
-
-
 @pytest.fixture(scope="session")
-def caffe_python() -> Callable[..., bytes]:
-    """Run a Python 3 script with Debian's Caffe; returns its stdout."""
-    root = _debian_caffe_root()
-    if root is None:
-        reason = "no Debian Caffe root (set MFV_LEGACY_ROOT or run `mfv legacy setup`)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+def caffe_python(legacy_stack) -> Callable[..., bytes]:
+    """Run a Python 3 script with the legacy stack's Debian Caffe; returns its stdout."""
 
     def run(script: str, stdin: bytes = b"") -> bytes:
-        command = ["chroot", str(root), "/usr/bin/python3", "-c", script]
+        command = ["chroot", str(legacy_stack.root), "/usr/bin/python3", "-c", script]
         done = subprocess.run(command, input=stdin, capture_output=True, timeout=300)
         if done.returncode:
             pytest.fail(f"{' '.join(command[:3])} failed:\n{done.stderr.decode(errors='replace')}")
