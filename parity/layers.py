@@ -188,21 +188,7 @@ def run_layers_parity(prototxt: str | Path, weights: str | Path, stack: LegacySt
     ties = [t for entry in tie_table.values() for t in entry["ties"]]
     weight_rows = compare_weights(net, dump)
     forward_rows = compare_forward(net, trace.blobs, dump, tol)
-    backward = [{"target": str(t), "rows": compare_backward(net, x, t, k, dump, tol, ties)}
-                for k, t in enumerate(targets)]
-    return _assemble(prototxt, weights, input_note, image, targets, threads, stack, tol, result.manifest,
-                     weight_rows, forward_rows, tie_table, backward)
-
-
-def _assemble(prototxt, weights, input_note, image, targets, threads, stack, tol, legacy_manifest,
-              weight_rows, forward_rows, tie_table, backward) -> dict:
-    failures = ([f"weights {r['layer']}[{r['blob']}] not bitwise equal" for r in weight_rows if not r["bitwise_equal"]]
-                + [f"forward {r.blob}: max_rel {r.figures.max_rel:.3g} > {r.tolerance:g}"
-                   for r in forward_rows if r.verdict == FAIL]
-                + [f"backward {b['target']} {r.blob}: max_rel {r.figures.max_rel:.3g} > {r.tolerance:g}"
-                   for b in backward for r in b["rows"] if r.verdict == FAIL])
-    explained = sum(r.verdict == POOL_TIE for b in backward for r in b["rows"])
-    n_ties = sum(len(e["ties"]) for e in tie_table.values())
+    backward_rows = {str(t): compare_backward(net, x, t, k, dump, tol, ties) for k, t in enumerate(targets)}
     return {
         "kind": "layers",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -212,19 +198,29 @@ def _assemble(prototxt, weights, input_note, image, targets, threads, stack, tol
             "targets": [str(t) for t in targets], "legacy_stack": stack.name, "legacy_blas_threads": threads,
         },
         "tolerances": {"source": tol.source, "table": tol.table},
-        "environment": {"port": port_manifest(), "legacy": legacy_manifest},
+        "environment": {"port": port_manifest(), "legacy": result.manifest},
         "weights": {"bitwise_equal": all(r["bitwise_equal"] for r in weight_rows), "blobs": weight_rows},
         "forward": [r.as_dict() for r in forward_rows],
-        "pool_ties": {layer: {"windows": e["windows"], "positive_windows": e["positive_windows"],
-                              "ties": [t.as_dict() for t in e["ties"]]} for layer, e in tie_table.items()},
-        "backward": [{"target": b["target"], "blobs": [r.as_dict() for r in b["rows"]]} for b in backward],
-        "verdict": {
-            "pass": not failures,
-            "failures": failures,
-            "summary": (f"{'PASS' if not failures else 'FAIL'}: weights bitwise "
-                        f"{'equal' if all(r['bitwise_equal'] for r in weight_rows) else 'DIFFERENT'}, "
-                        f"{sum(r.verdict == PASS for r in forward_rows)}/{len(forward_rows)} blobs forward within "
-                        f"tolerance, {len(backward)} backward targets; {n_ties} max-pool near-tie window(s), "
-                        f"explaining {explained} out-of-tolerance diff(s); {len(failures)} failure(s)"),
-        },
+        "pool_ties": {layer: {**entry, "ties": [t.as_dict() for t in entry["ties"]]}
+                      for layer, entry in tie_table.items()},
+        "backward": [{"target": t, "blobs": [r.as_dict() for r in rows]} for t, rows in backward_rows.items()],
+        "verdict": verdict(weight_rows, forward_rows, backward_rows, len(ties)),
     }
+
+
+def verdict(weight_rows: list[dict], forward_rows: list[BlobRow], backward_rows: dict[str, list[BlobRow]],
+            n_ties: int) -> dict:
+    """Pass/fail, every failure in words, and a one-line summary."""
+    weights_equal = all(r["bitwise_equal"] for r in weight_rows)
+    failures = [f"weights {r['layer']}[{r['blob']}] not bitwise equal" for r in weight_rows if not r["bitwise_equal"]]
+    failures += [f"forward {r.blob}: max_rel {r.figures.max_rel:.3g} > {r.tolerance:g}"
+                 for r in forward_rows if r.verdict == FAIL]
+    failures += [f"backward {t} {r.blob}: max_rel {r.figures.max_rel:.3g} > {r.tolerance:g}"
+                 for t, rows in backward_rows.items() for r in rows if r.verdict == FAIL]
+    explained = sum(r.verdict == POOL_TIE for rows in backward_rows.values() for r in rows)
+    forward_ok = sum(r.verdict == PASS for r in forward_rows)
+    summary = (f"{'FAIL' if failures else 'PASS'}: weights bitwise {'equal' if weights_equal else 'DIFFERENT'}, "
+               f"{forward_ok}/{len(forward_rows)} blobs forward within tolerance, {len(backward_rows)} backward "
+               f"targets; {n_ties} max-pool near-tie window(s), explaining {explained} out-of-tolerance diff(s); "
+               f"{len(failures)} failure(s)")
+    return {"pass": not failures, "failures": failures, "summary": summary}

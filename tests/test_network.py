@@ -132,3 +132,17 @@ def test_target_parsing_and_checks():
         Target.parse("fc8")
     with pytest.raises(ValueError, match="does not index"):
         Target("fc8", 1000).index((1, 1000))
+
+
+def test_weights_description_says_where_weights_came_from(tmp_path):
+    assert caffenet(seed=4).weights_description == "deterministic random weights (seed 4), not pretrained"
+    assert load_net(CAFFENET_PROTOTXT).weights_description == "zeros (no weights loaded)"
+    blobs = {k: [b.numpy() for b in v] for k, v in caffenet(seed=0).caffe_params().items()}
+    net_param = read_prototxt(CAFFENET_PROTOTXT)
+    extra = net_param.layer.add(name="fc9", type="InnerProduct", bottom=["fc8"], top=["fc9"])
+    extra.inner_product_param.num_output = 2
+    blobs["fc9"] = [np.zeros((2, 1000), np.float32), np.zeros(2, np.float32)]
+    weights = tmp_path / "more.caffemodel"
+    write_caffemodel(weights, net_param, blobs)
+    net = load_net(CAFFENET_PROTOTXT, weights)
+    assert net.weights_description == str(weights) and net.ignored_weight_layers == ["fc9"]

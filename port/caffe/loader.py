@@ -15,12 +15,12 @@ def load_net(prototxt: str | Path, caffemodel: str | Path | None = None) -> Caff
     (``requires_grad=False``): the port differentiates with respect to inputs.
     Weights are matched to layers by name, as Caffe's ``CopyTrainedLayersFrom``
     does; layers the prototxt lacks are ignored (listed in
-    ``net.ignored_weight_layers``).
+    ``net.ignored_weight_layers``).  ``net.weights_description`` says where
+    the weights came from.
     """
     net = CaffeNetwork(read_prototxt(prototxt), source=str(prototxt))
-    net.ignored_weight_layers = []
     if caffemodel is not None:
-        net.ignored_weight_layers = net.load_blobs(read_weights(caffemodel), source=str(caffemodel))
+        net.load_blobs(read_weights(caffemodel), source=str(caffemodel))
     return net.requires_grad_(False).eval()
 
 
@@ -30,5 +30,6 @@ def fill_random(net: CaffeNetwork, seed: int) -> CaffeNetwork:
     The legacy stack's ``make_weights`` job writes the same numbers through
     Caffe's own ``net.save``.
     """
-    net.load_blobs(dict(random_blobs(net.param_shapes(), seed)), source=f"random weights (seed {seed})")
+    net.load_blobs(dict(random_blobs(net.param_shapes(), seed)),
+                   source=f"deterministic random weights (seed {seed}), not pretrained")
     return net

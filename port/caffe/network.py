@@ -92,6 +92,8 @@ class CaffeNetwork(nn.Module):
         self.producer: dict[str, str] = {name: name for name in self.inputs}
         self.layers = nn.ModuleDict()
         self.steps: list[Step] = []
+        self.weights_description = "zeros (no weights loaded)"
+        self.ignored_weight_layers: list[str] = []
         taken: set[str] = set()
         for lp in net_param.layer:
             if lp.type == "Input" or not _in_test_phase(lp):
@@ -152,7 +154,8 @@ class CaffeNetwork(nn.Module):
         blobs without a ``BlobShape``; the reader does not keep that
         distinction, so this check is that much more permissive).  Every learnable layer must
         have weights; layers in ``weights`` that the net lacks are returned
-        (Caffe ignores them too).
+        (Caffe ignores them too) and kept in ``ignored_weight_layers``;
+        ``source`` becomes ``weights_description``.
         """
         for name, params in self.caffe_params().items():
             if name not in weights:
@@ -169,7 +172,9 @@ class CaffeNetwork(nn.Module):
                         f"but {self.source} expects {expected}")
                 with torch.no_grad():
                     param.copy_(torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).reshape(expected))
-        return [name for name in weights if name not in self.caffe_params()]
+        self.weights_description = source
+        self.ignored_weight_layers = [name for name in weights if name not in self.caffe_params()]
+        return self.ignored_weight_layers
 
     # -- running --------------------------------------------------------
 

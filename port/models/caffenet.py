@@ -18,9 +18,5 @@ def caffenet(weights: str | Path | None = None, *, seed: int = 0) -> CaffeNetwor
     recorded in ``net.weights_description``.
     """
     if weights is None:
-        net = fill_random(load_net(CAFFENET_PROTOTXT), seed)
-        net.weights_description = f"deterministic random weights (seed {seed}), not pretrained"
-    else:
-        net = load_net(CAFFENET_PROTOTXT, weights)
-        net.weights_description = str(weights)
-    return net
+        return fill_random(load_net(CAFFENET_PROTOTXT), seed)
+    return load_net(CAFFENET_PROTOTXT, weights)
