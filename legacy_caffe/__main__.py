@@ -4,7 +4,7 @@ from __future__ import absolute_import
 import sys
 
 from legacy_caffe.job import main
-from legacy_caffe.probes import KINDS
+from legacy_caffe.kinds import KINDS
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:], KINDS))

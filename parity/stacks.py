@@ -12,16 +12,18 @@ removes the folder.  Nothing but files crosses between the two interpreters.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ from typing import Any
 import numpy as np
 
 import legacy_caffe
-from legacy_caffe import protocol
+from legacy_caffe import frames, protocol
 
 SETUP_HINT = ("set it up with `mfv legacy setup` (parity.provision.setup_chroot, as root), "
               "or use the Docker images docker/legacy-bullseye and docker/legacy-py27")
@@ -179,6 +181,38 @@ class LegacyStack(ABC):
         stack is unusable, :class:`LegacyJobError` if the job fails and
         :class:`LegacyTimeoutError` past ``timeout`` seconds.
         """
+        with self._job_dir(kind, params, inputs, threads) as job_dir:
+            output = self._execute(kind, job_dir, threads, timeout)
+            return _collect(job_dir / _OUT, output, out_dir)
+
+    @contextlib.contextmanager
+    def worker(self, kind: str, params: Mapping[str, Any] | None = None,
+               inputs: Mapping[str, Path] | None = None, *, threads: int = 1,
+               timeout: float = 300.0) -> Iterator[LegacyWorker]:
+        """Start a long-lived job ``kind`` that answers frames (:mod:`legacy_caffe.frames`).
+
+        The job is staged as for :meth:`run`; requests go to its stdin and
+        answers come from its stdout.  ``timeout`` bounds each answer.  On
+        leaving the block the worker is asked to close, and killed if it
+        does not.
+        """
+        with self._job_dir(kind, params, inputs, threads) as job_dir, tempfile.TemporaryFile() as errors:
+            command = self._command(self._inside(job_dir / _JOB_FILE))
+            process = subprocess.Popen(command, env=self._environment(job_dir, threads), cwd=job_dir,
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
+                                       start_new_session=True)
+            worker = LegacyWorker(f"legacy worker {kind!r} on {self.name}", process, errors.fileno(), timeout)
+            try:
+                yield worker
+                worker.close()
+            finally:
+                if process.poll() is None:
+                    _kill_group(process)
+
+    @contextlib.contextmanager
+    def _job_dir(self, kind: str, params: Mapping[str, Any] | None, inputs: Mapping[str, Path] | None,
+                 threads: int) -> Iterator[Path]:
+        """A staged job folder, removed afterwards."""
         if threads < 1:
             raise ValueError(f"threads must be at least 1, not {threads}")
         if not self._checked:
@@ -187,8 +221,7 @@ class LegacyStack(ABC):
         job_dir = Path(tempfile.mkdtemp(prefix="mfv-job-", dir=self._job_parent()))
         try:
             _stage(job_dir, kind, dict(params or {}), dict(inputs or {}))
-            output = self._execute(kind, job_dir, threads, timeout)
-            return _collect(job_dir / _OUT, output, out_dir)
+            yield job_dir
         finally:
             shutil.rmtree(job_dir, ignore_errors=True)
 
@@ -234,6 +267,48 @@ class LegacyStack(ABC):
                 f"legacy job {kind!r} failed on {self.name} with {_exit_description(returncode)}; "
                 f"last {OUTPUT_TAIL_LINES} lines of its output:\n{tail(output)}")
         return output
+
+
+class LegacyWorker:
+    """The host's end of a long-lived legacy job: one request, one answer."""
+
+    def __init__(self, name: str, process: subprocess.Popen, errors_fd: int, timeout: float) -> None:
+        self.name, self._process, self._errors_fd, self._timeout = name, process, errors_fd, timeout
+
+    def request(self, header: Mapping[str, Any], arrays: Mapping[str, np.ndarray] | None = None
+                ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Send one frame and return the answer's header and arrays."""
+        try:
+            frames.write_frame(self._process.stdin, dict(header), dict(arrays or {}))
+        except BrokenPipeError:
+            raise self._died() from None
+        ready, _, _ = select.select([self._process.stdout], [], [], self._timeout)
+        if not ready:
+            _kill_group(self._process)
+            raise LegacyTimeoutError(f"{self.name} gave no answer to {header.get('op')!r} within "
+                                     f"{self._timeout:g} s; its process group was killed")
+        answer, answer_arrays = frames.read_frame(self._process.stdout)
+        if answer is None:
+            raise self._died()
+        return answer, answer_arrays
+
+    def close(self) -> None:
+        """Ask the worker to finish and check that it did."""
+        try:
+            frames.write_frame(self._process.stdin, {"op": "close"})
+            self._process.stdin.close()
+            self._process.wait(self._timeout)
+        except (BrokenPipeError, subprocess.TimeoutExpired):
+            pass
+        if self._process.poll() != protocol.EXIT_OK:
+            raise self._died()
+
+    def _died(self) -> LegacyJobError:
+        if self._process.poll() is None:
+            _kill_group(self._process)
+        output = _read(self._errors_fd).decode("utf-8", "replace")
+        return LegacyJobError(f"{self.name} stopped with {_exit_description(self._process.returncode)}; "
+                              f"last {OUTPUT_TAIL_LINES} lines of its output:\n{tail(output)}")
 
 
 def _stage(job_dir: Path, kind: str, params: dict[str, Any], inputs: dict[str, Path]) -> None:

@@ -55,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     layers.add_argument("--out", type=Path, help="report directory (default reports/layers-<time>)")
     _add_stack_args(layers)
 
+    from port.mfv.command import add_visualize_parser
+
+    add_visualize_parser(sub)
+
     weights = sub.add_parser("make-weights", help="write deterministic random weights for a prototxt")
     weights.add_argument("--prototxt", type=Path, required=True)
     weights.add_argument("--seed", type=int, default=0)
@@ -136,7 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"demo": _cmd_demo, "legacy": _cmd_legacy, "make-weights": _cmd_make_weights,
                 "parity": _cmd_parity_layers}
     try:
-        return handlers[args.command](args)
+        handler = getattr(args, "handler", None) or handlers[args.command]
+        return handler(args)
     except (CaffeFormatError, FileNotFoundError, ValueError, LegacyStackError) as exc:
         print(f"mfv: error: {exc}", file=sys.stderr)
         return 2

@@ -41,6 +41,12 @@ def deprocess(x: np.ndarray, mean_bgr: np.ndarray = CAFFE_MEAN_BGR) -> np.ndarra
     return (x + mean_bgr[:, None, None])[::-1].transpose(1, 2, 0)
 
 
-def random_start(seed: int, size: tuple[int, int] = (227, 227)) -> np.ndarray:
-    """The legacy loop's random start image: ``normal(175, 8, (H, W, 3))`` right after seeding."""
-    return np.random.RandomState(seed).normal(175.0, 8.0, (*size, 3))
+def random_start(rng: int | np.random.RandomState, size: tuple[int, int] = (227, 227)) -> np.ndarray:
+    """The legacy loop's random start image: ``normal(175, 8, (H, W, 3))``, float64.
+
+    The first draw after seeding (an int ``rng`` is a seed), so the stream
+    that follows is the loop's.
+    """
+    if not isinstance(rng, np.random.RandomState):
+        rng = np.random.RandomState(rng)
+    return rng.normal(175.0, 8.0, (*size, 3))

@@ -1,0 +1,81 @@
+"""Job kind ``mfv_lockstep``: a long-lived reference loop driven one step at a time.
+
+The net is loaded once.  The worker keeps the reference loop's own
+bookkeeping - its random stream (seeded, the random start drawn), the
+octave table and its schedules - while the host supplies the images, so
+both stacks work on the same numbers at every step (lockstep parity).
+Requests and answers are frames (:mod:`legacy_caffe.frames`) on
+stdin/stdout:
+
+``{"op": "zoom", "scale": s}`` with ``image``
+    answers ``zoomed``: ``scipy.ndimage.zoom`` of the host's image.
+``{"op": "step", "octave": k, "i": i, "image_shape": [H, W]}`` with ``crop``
+    draws this iteration's offsets from the worker's stream, computes its
+    schedules, runs ``make_step`` on the host's crop and answers the
+    offsets, schedules and record in the header and ``gradient``,
+    ``stepped``, ``clipped``, ``denoised`` as arrays.
+``{"op": "close"}``
+    ends the job.
+
+Inputs ``prototxt``, ``weights``; params ``octaves``, ``layer``, ``unit``,
+``xy``, ``seed``.  Python 2.7-compatible.
+"""
+from __future__ import absolute_import, division, print_function
+
+import os
+import sys
+
+import numpy as np
+
+from legacy_caffe import mfv_reference
+from legacy_caffe.frames import read_frame, write_frame
+from legacy_caffe.job import JobError
+
+
+def _streams():
+    """The request stream, and an answer stream on a private copy of stdout.
+
+    File descriptor 1 itself is pointed at stderr, so nothing Caffe or
+    numpy prints (from Python or C) can fall into the frames.
+    """
+    sys.stdout.flush()
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return getattr(sys.stdin, "buffer", sys.stdin), answers
+
+
+def mfv_lockstep(job):
+    """Serve zoom and step requests until ``close``."""
+    caffe = job.caffe
+    net = caffe.Net(job.input("prototxt"), job.input("weights"), caffe.TEST)
+    octaves = job.param("octaves")
+    layer, unit, xy = job.param("layer"), int(job.param("unit")), int(job.param("xy", 0))
+    rng = np.random.RandomState(int(job.param("seed")))
+    crop_shape = tuple(net.blobs["data"].data.shape[2:])
+    mfv_reference.start_image(rng, crop_shape)
+    requests, answers = _streams()
+    served = 0
+    while True:
+        header, arrays = read_frame(requests)
+        if header is None or header["op"] == "close":
+            break
+        if header["op"] == "zoom":
+            write_frame(answers, {"op": "zoom"}, {"zoomed": mfv_reference.zoom(arrays["image"], header["scale"])})
+        elif header["op"] == "step":
+            octave = octaves[header["octave"]]
+            ox, oy = mfv_reference.draw_offsets(rng, tuple(header["image_shape"]), crop_shape, octave["window"])
+            step_size, denoise_weight = mfv_reference.schedule(octave, header["i"])
+            stages = {}
+            _, record = mfv_reference.make_step(net, arrays["crop"], octave.get("layer") or layer, unit, xy,
+                                                octave["margin"], step_size, denoise_weight, stages)
+            record.update(ox=ox, oy=oy, step_size=step_size, denoise_weight=denoise_weight)
+            write_frame(answers, dict(record, op="step"), stages)
+        else:
+            raise JobError("unknown lockstep request %r" % (header["op"],))
+        served += 1
+    job.info["requests"] = served
+    return {}
+
+
+KINDS = {"mfv_lockstep": mfv_lockstep}

@@ -1,0 +1,52 @@
+"""The two numerical operations of the MFV loop besides the net: zoom and TV denoising.
+
+A backend maps
+
+* ``zoom(images, scale)``: (N, 3, H, W) float32 -> (N, 3, H', W') float32,
+  ``scipy.ndimage.zoom(image, (1, scale, scale))`` of each image (cubic
+  spline, default ``constant`` mode, ``round(H * scale)`` output rows);
+* ``denoise(images, weights)``: (N, H, W, 3) float64 RGB on 0..255 ->
+  the same shape, ``skimage.restoration.denoise_tv_bregman(image,
+  weight=w, max_num_iter=100, eps=1e-3, isotropic=True,
+  channel_axis=None)`` of each image with its own weight (the three
+  channels denoised jointly, as scikit-image did before 0.17).
+
+``ReferenceOps`` calls scipy and scikit-image themselves, one image at a
+time, on the CPU.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+import scipy.ndimage
+import torch
+from skimage.restoration import denoise_tv_bregman
+
+TV_MAX_ITER = 100
+TV_EPS = 1e-3
+
+
+class LoopOps(Protocol):
+    name: str
+
+    def zoom(self, images: torch.Tensor, scale: float) -> torch.Tensor: ...
+
+    def denoise(self, images: torch.Tensor, weights: Sequence[float]) -> torch.Tensor: ...
+
+
+class ReferenceOps:
+    """scipy's zoom and scikit-image's split-Bregman denoiser, image by image."""
+
+    name = "reference"
+
+    def zoom(self, images: torch.Tensor, scale: float) -> torch.Tensor:
+        zoomed = [scipy.ndimage.zoom(image, (1, scale, scale)) for image in images.cpu().numpy()]
+        return torch.from_numpy(np.stack(zoomed)).to(images.device)
+
+    def denoise(self, images: torch.Tensor, weights: Sequence[float]) -> torch.Tensor:
+        denoised = [denoise_tv_bregman(image, weight=float(w), max_num_iter=TV_MAX_ITER, eps=TV_EPS,
+                                       isotropic=True, channel_axis=None)
+                    for image, w in zip(images.cpu().numpy(), weights)]
+        return torch.from_numpy(np.stack(denoised)).to(images.device)

@@ -1,0 +1,107 @@
+"""``mfv visualize``: one neuron, one facet, with the port or with the pycaffe reference."""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from port.caffe import CaffeNetwork, Target, load_net, read_prototxt, write_caffemodel
+from port.imaging import load_rgb
+from port.mfv.loop import MFVConfig, run_mfv
+from port.mfv.outputs import write_run
+from port.mfv.presets import preset
+from port.models import CAFFENET_PROTOTXT, caffenet
+
+RANDOM_WEIGHTS_SEED = 0
+
+
+def add_model_args(parser: argparse.ArgumentParser) -> None:
+    """The options naming the net, its weights, the target and the schedule (shared with ``mfv parity run``)."""
+    parser.add_argument("--net", default="caffenet", choices=("caffenet",), help="built-in net (default caffenet)")
+    parser.add_argument("--prototxt", type=Path, help="a deploy prototxt instead of the built-in net's")
+    parser.add_argument("--weights", type=Path,
+                        help="a .caffemodel (default: deterministic random CaffeNet weights - NOT pretrained)")
+    parser.add_argument("--unit", type=int, required=True, help="unit of the target layer, e.g. 945 (bell pepper)")
+    parser.add_argument("--layer", default="fc8", help="target layer for octaves that name none (default fc8)")
+    parser.add_argument("--xy", type=int, help="spatial position (row = column = xy) of a conv target")
+    parser.add_argument("--start", type=Path, help="start image (e.g. a facet's mean image); default random")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--preset", default="mean", choices=("mean", "center"))
+    parser.add_argument("--iterations-scale", type=float,
+                        help="shorten every octave by this factor (quick runs; not the paper's schedule)")
+    parser.add_argument("--no-legacy", dest="legacy", action="store_false",
+                        help="intended schedules (linear ramps, true division) and a guarded step")
+
+
+def add_visualize_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("visualize", help="visualise one unit with the MFV octave loop")
+    add_model_args(parser)
+    parser.add_argument("--name", help="name part of the legacy JPEG, <name>_<unit:04d>.jpg (default: the layer)")
+    parser.add_argument("--out", type=Path, required=True, help="output directory (replaced atomically)")
+    parser.add_argument("--stack", help="run the pycaffe reference on this legacy stack instead of the port "
+                                        "('chroot' or 'local:/path/to/python')")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads of the legacy stack")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.set_defaults(handler=visualize_command)
+
+
+def config_from_args(args: argparse.Namespace) -> MFVConfig:
+    y = x = args.xy
+    return MFVConfig(Target(args.layer, args.unit, y, x), preset(args.preset, iterations_scale=args.iterations_scale),
+                     legacy=args.legacy)
+
+
+def net_from_args(args: argparse.Namespace) -> tuple[CaffeNetwork, Path]:
+    """The port's net and its prototxt; without --weights, random CaffeNet weights (said loudly)."""
+    prototxt = args.prototxt or CAFFENET_PROTOTXT
+    if args.weights is None:
+        if args.prototxt is not None:
+            raise ValueError("--prototxt needs --weights")
+        print(f"mfv: WARNING: no --weights: CaffeNet with deterministic random weights (seed {RANDOM_WEIGHTS_SEED}), "
+              "not pretrained; the images will not look like the paper's")
+        return caffenet(seed=RANDOM_WEIGHTS_SEED), prototxt
+    return load_net(prototxt, args.weights), prototxt
+
+
+def weights_file(net: CaffeNetwork, prototxt: Path, args: argparse.Namespace, tmp: Path) -> Path:
+    """The weights as a file the legacy stack can load: --weights itself, or the random ones written out."""
+    if args.weights is not None:
+        return args.weights
+    path = tmp / "random-weights.caffemodel"
+    write_caffemodel(path, read_prototxt(prototxt), {k: [b.numpy() for b in v] for k, v in net.caffe_params().items()})
+    return path
+
+
+def visualize_command(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    net, prototxt = net_from_args(args)
+    name = args.name or args.layer
+    start = None if args.start is None else load_rgb(args.start)
+    info = {"target": str(config.target), "preset": args.preset, "legacy": args.legacy, "weights": net.weights_description,
+            "prototxt": str(prototxt), "start": str(args.start) if args.start else "random"}
+    began = time.perf_counter()
+    if args.stack is None:
+        (run,) = run_mfv(net, config, [args.seed], [start], progress=not args.quiet)
+        jpeg, info["engine"] = None, "port (PyTorch)"
+    else:
+        from parity.reference import run_reference
+        from parity.stacks import get_stack
+
+        with tempfile.TemporaryDirectory(prefix="mfv-visualize-") as tmp:
+            run, jpeg, manifest = run_reference(get_stack(args.stack), prototxt, weights_file(net, prototxt, args, Path(tmp)),
+                                                config, args.seed, args.start, name=name, threads=args.threads)
+        info["engine"] = f"pycaffe reference on {args.stack}"
+        info["legacy_environment"] = manifest["environment"]
+    info["wall_seconds"] = round(time.perf_counter() - began, 3)
+    out = write_run(args.out, run, name=name, unit=args.unit, info=info, jpeg=jpeg)
+    final = run.image
+    print(f"{info['engine']}: {len(run.trace)} iterations in {info['wall_seconds']} s; final image "
+          f"{final.shape[0]}x{final.shape[1]}, target activation {run.trace[-1].target_act:.4g} before the last step")
+    cause = run.non_finite_cause()
+    if cause:
+        print(f"mfv: the image became NaN at {cause}")
+    print(f"wrote {out}")
+    return 0

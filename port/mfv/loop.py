@@ -1,0 +1,165 @@
+"""The MFV octave loop (legacy spec, section 4), for a batch of runs at once.
+
+Each run n has its own seed and start image and its own
+``numpy.random.RandomState(seed)`` stream, used exactly as the original
+used the global one: the random start ``normal(175, 8, (H, W, 3))`` is
+drawn first, always (a start image then replaces it), then two draws per
+iteration for the crop offsets whenever the image is larger than the net's
+input.  Runs share the target, the preset and the schedules, so their crops
+are stepped together as one batch through the net; the result of each run
+is what a run on its own would give, up to the order of floating-point sums.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from port.caffe import CaffeNetwork, Target
+from port.imaging import deprocess, preprocess, random_start
+from port.mfv.backends import LoopOps, ReferenceOps
+from port.mfv.crops import draw_offsets
+from port.mfv.presets import Octave
+from port.mfv.schedules import denoise_weight, step_size
+from port.mfv.step import StepRecord, StepStages, mfv_step
+
+
+@dataclass(frozen=True)
+class MFVConfig:
+    """What to visualise and how: ``target.layer`` serves octaves whose ``layer`` is None."""
+
+    target: Target
+    octaves: tuple[Octave, ...]
+    legacy: bool = True
+
+
+@dataclass(frozen=True)
+class TraceRow:
+    """One iteration of one run; activations describe the image before the step."""
+
+    iteration: int
+    octave: int
+    i: int
+    layer: str
+    ox: int
+    oy: int
+    step_size: float
+    denoise_weight: float
+    best_unit: int
+    best_act: float
+    target_act: float
+    mean_abs_grad: float
+    finite: bool
+    guarded: bool
+
+
+@dataclass
+class MFVRun:
+    """One finished run: the final image (H x W x 3 RGB float32, deprocessed) and its trace."""
+
+    seed: int
+    image: np.ndarray
+    trace: list[TraceRow] = field(default_factory=list)
+
+    @property
+    def first_non_finite(self) -> TraceRow | None:
+        return next((row for row in self.trace if not row.finite), None)
+
+    def non_finite_cause(self) -> str | None:
+        """Why the image stopped being finite, in words (None if it did not)."""
+        row = self.first_non_finite
+        if row is None:
+            return None
+        where = f"iteration {row.iteration} (octave {row.octave + 1}, step {row.i}, layer {row.layer})"
+        if row.mean_abs_grad == 0:
+            return (f"{where}: mean |g| = 0 - the one-hot's gradient vanished (a saturated {row.layer}), so "
+                    "step_size / mean|g| is infinite and the crop became NaN (the original's behaviour)")
+        if not np.isfinite(row.mean_abs_grad):
+            return f"{where}: the gradient itself was not finite"
+        return f"{where}: the crop became non-finite after the step"
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """Where the loop is, for observers."""
+
+    octave_index: int
+    i: int
+    iteration: int
+    image_shape: tuple[int, int]
+    offsets: list[tuple[int, int]]
+    step_size: float
+    denoise_weight: float
+    target: Target
+
+
+class LoopObserver(Protocol):
+    """Hooks for lockstep parity: see every zoom and every step as it happens."""
+
+    def on_zoom(self, octave_index: int, before: torch.Tensor, after: torch.Tensor) -> None: ...
+
+    def on_step(self, context: StepContext, crops: torch.Tensor, stages: StepStages,
+                records: list[StepRecord]) -> None: ...
+
+
+def start_images(seeds: Sequence[int], starts: Sequence[np.ndarray | None], crop_shape: tuple[int, int]
+                 ) -> tuple[list[np.random.RandomState], torch.Tensor]:
+    """Each run's stream (the random start drawn) and the preprocessed (N, 3, H, W) float32 starts."""
+    if len(seeds) != len(starts):
+        raise ValueError(f"{len(seeds)} seeds for {len(starts)} start images")
+    rngs, images = [], []
+    for seed, start in zip(seeds, starts):
+        rng = np.random.RandomState(seed)
+        drawn = random_start(rng, crop_shape)
+        image = drawn if start is None else start
+        if image.shape != (*crop_shape, 3):
+            raise ValueError(f"start image has shape {image.shape}; the net takes {crop_shape[0]}x{crop_shape[1]} RGB")
+        rngs.append(rng)
+        images.append(preprocess(image))
+    return rngs, torch.from_numpy(np.stack(images))
+
+
+def run_mfv(net: CaffeNetwork, config: MFVConfig, seeds: Sequence[int], starts: Sequence[np.ndarray | None] | None = None,
+            *, ops: LoopOps | None = None, progress: bool = True, observer: LoopObserver | None = None) -> list[MFVRun]:
+    """Run the loop for every (seed, start); a start of None is the random image of that seed."""
+    ops = ops or ReferenceOps()
+    starts = [None] * len(seeds) if starts is None else list(starts)
+    crop_shape = tuple(next(iter(net.inputs.values()))[2:])
+    h, w = crop_shape
+    rngs, images = start_images(seeds, starts, crop_shape)
+    runs = [MFVRun(seed, np.empty(0)) for seed in seeds]
+    iteration = 0
+    for k, octave in enumerate(config.octaves):
+        if octave.scale is not None:
+            zoomed = ops.zoom(images, octave.scale)
+            if observer is not None:
+                observer.on_zoom(k, images, zoomed)
+            images = zoomed
+        target = replace(config.target, layer=octave.layer or config.target.layer)
+        shape = tuple(images.shape[2:])
+        bar = tqdm(range(octave.iter_n), desc=f"octave {k + 1}/{len(config.octaves)} ({target.layer})",
+                   disable=not progress, leave=False, unit="step")
+        for i in bar:
+            offsets = [draw_offsets(rng, shape, crop_shape, octave.window) for rng in rngs]
+            crops = torch.stack([images[n, :, ox:ox + h, oy:oy + w] for n, (ox, oy) in enumerate(offsets)])
+            size, weight = step_size(octave, i, config.legacy), denoise_weight(octave, i, config.legacy)
+            stepped, records, stages = mfv_step(net, crops, target, octave.margin, [size] * len(runs),
+                                                [weight] * len(runs), ops, config.legacy)
+            for n, (ox, oy) in enumerate(offsets):
+                images[n, :, ox:ox + h, oy:oy + w] = stepped[n]
+                record = records[n]
+                runs[n].trace.append(TraceRow(
+                    iteration, k, i, target.layer, ox, oy, size, weight, record.best_unit, record.best_act,
+                    record.target_act, record.mean_abs_grad, bool(torch.isfinite(stepped[n]).all()), record.guarded))
+            if observer is not None:
+                observer.on_step(StepContext(k, i, iteration, shape, offsets, size, weight, target),
+                                 crops, stages, records)
+            bar.set_postfix(target=f"{records[0].target_act:.3g}")
+            iteration += 1
+    for run, image in zip(runs, images):
+        run.image = deprocess(image.cpu().numpy())
+    return runs
