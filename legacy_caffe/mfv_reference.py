@@ -93,10 +93,11 @@ def make_step(net, crop, layer, unit, xy, margin, step_size, denoise_weight, sta
     With a dict as ``stages``, the intermediate arrays (gradient after the
     margin mask, stepped, clipped, denoised) are stored in it.
     """
-    src = net.blobs["data"]
-    dst = net.blobs[layer]
+    src = net.blobs[net.inputs[0]]
+    dst = net.blobs[net.top_names[layer][0]]
     src.data[0] = crop
-    acts = net.forward(end=layer)[layer][0]
+    net.forward(end=layer)
+    acts = dst.data[0]
     if acts.ndim == 1:
         scores = acts
     else:
@@ -142,7 +143,7 @@ def zoom(image, scale):
 def max_activation(net, octaves, layer, unit, xy, seed, start_path=None):
     """Run the whole loop; return (final HxWx3 RGB image, trace rows)."""
     rng = np.random.RandomState(seed)
-    crop_shape = tuple(net.blobs["data"].data.shape[2:])
+    crop_shape = tuple(net.blobs[net.inputs[0]].data.shape[2:])
     image = preprocess(start_image(rng, crop_shape, start_path))
     trace = []
     for index, octave in enumerate(octaves):

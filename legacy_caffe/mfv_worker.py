@@ -1,6 +1,8 @@
 """Job kind ``mfv_lockstep``: a long-lived reference loop driven one step at a time.
 
-The net is loaded once.  The worker keeps the reference loop's own
+The net is loaded once, with mask tops on its MAX pooling layers (as the
+``layers`` probe loads it), so each step also reports Caffe's pooling
+choices.  The worker keeps the reference loop's own
 bookkeeping - its random stream (seeded, the random start drawn), the
 octave table and its schedules - while the host supplies the images, so
 both stacks work on the same numbers at every step (lockstep parity).
@@ -13,7 +15,11 @@ stdin/stdout:
     draws this iteration's offsets from the worker's stream, computes its
     schedules, runs ``make_step`` on the host's crop and answers the
     offsets, schedules and record in the header and ``gradient``,
-    ``stepped``, ``clipped``, ``denoised`` as arrays.
+    ``stepped``, ``clipped``, ``denoised`` and ``mask/<layer>`` (Caffe's
+    argmax of each MAX pooling layer the forward pass ran) as arrays.
+``{"op": "relu_outputs", "layer": L}``
+    answers each ReLU layer's output (up to layer L) from the last step's
+    forward pass, by layer name: where it is zero, Caffe's ReLU was off.
 ``{"op": "close"}``
     ends the job.
 
@@ -30,6 +36,7 @@ import numpy as np
 from legacy_caffe import mfv_reference
 from legacy_caffe.frames import read_frame, write_frame
 from legacy_caffe.job import JobError
+from legacy_caffe.probes import load_prepared
 
 
 def _streams():
@@ -47,12 +54,11 @@ def _streams():
 
 def mfv_lockstep(job):
     """Serve zoom and step requests until ``close``."""
-    caffe = job.caffe
-    net = caffe.Net(job.input("prototxt"), job.input("weights"), caffe.TEST)
+    net, masks = load_prepared(job, pool_masks=True)
     octaves = job.param("octaves")
     layer, unit, xy = job.param("layer"), int(job.param("unit")), int(job.param("xy", 0))
     rng = np.random.RandomState(int(job.param("seed")))
-    crop_shape = tuple(net.blobs["data"].data.shape[2:])
+    crop_shape = tuple(net.blobs[net.inputs[0]].data.shape[2:])
     mfv_reference.start_image(rng, crop_shape)
     requests, answers = _streams()
     served = 0
@@ -70,12 +76,26 @@ def mfv_lockstep(job):
             _, record = mfv_reference.make_step(net, arrays["crop"], octave.get("layer") or layer, unit, xy,
                                                 octave["margin"], step_size, denoise_weight, stages)
             record.update(ox=ox, oy=oy, step_size=step_size, denoise_weight=denoise_weight)
+            stages.update(("mask/" + layer_name, net.blobs[blob].data.copy()) for layer_name, blob in masks.items())
             write_frame(answers, dict(record, op="step"), stages)
+        elif header["op"] == "relu_outputs":
+            write_frame(answers, {"op": "relu_outputs"}, _relu_outputs(net, header["layer"]))
         else:
             raise JobError("unknown lockstep request %r" % (header["op"],))
         served += 1
     job.info["requests"] = served
     return {}
+
+
+def _relu_outputs(net, last_layer):
+    """Each ReLU layer's output from the last forward pass (up to ``last_layer``), by layer name."""
+    outputs = {}
+    for name, layer in zip(net._layer_names, net.layers):
+        if layer.type == "ReLU":
+            outputs[name] = net.blobs[net.top_names[name][0]].data.copy()
+        if name == last_layer:
+            break
+    return outputs
 
 
 KINDS = {"mfv_lockstep": mfv_lockstep}

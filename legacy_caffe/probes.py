@@ -88,7 +88,7 @@ def make_weights(job):
 
 def layers(job):
     """Dump every parameter, blob, pooling mask and one-hot input gradient of the net."""
-    net, masks = _load_prepared(job, pool_masks=bool(job.param("pool_masks", False)))
+    net, masks = load_prepared(job, pool_masks=bool(job.param("pool_masks", False)))
     topology = _Topology(net, masks.values())
     job.info["input_blob"] = _set_input(net, job)
     net.forward()
@@ -120,7 +120,7 @@ def layers(job):
 
 def bench_fwd_bwd(job):
     """Time ``repeats`` full forward passes, each followed by a one-hot backward pass."""
-    net, _ = _load_prepared(job, pool_masks=False)
+    net, _ = load_prepared(job, pool_masks=False)
     topology = _Topology(net, ())
     job.info["input_blob"] = _set_input(net, job)
     target = job.param("target")
@@ -196,7 +196,7 @@ def _add_enum(schema, enum):
     schema["enums"][enum.full_name] = [{"name": value.name, "number": value.number} for value in enum.values]
 
 
-def _load_prepared(job, pool_masks):
+def load_prepared(job, pool_masks):
     """Load the job's net and weights as ``layers`` runs them; return ``(net, {pool layer: mask blob})``.
 
     The prototxt is rewritten with Caffe's own protobuf schema, into the

@@ -32,38 +32,40 @@ class PoolTie:
     port_index: int
     legacy_index: int
     port_values: tuple[float, float]
-    legacy_values: tuple[float, float]
+    legacy_values: tuple[float, float] | None
 
     @property
     def relative_gap(self) -> float:
         """Largest gap between the two picks in either stack, relative to the values."""
-        gaps = [abs(a - b) for a, b in (self.port_values, self.legacy_values)]
-        scale = max(abs(v) for v in (*self.port_values, *self.legacy_values))
-        return max(gaps) / scale if scale else 0.0
+        pairs = [self.port_values] + ([self.legacy_values] if self.legacy_values else [])
+        scale = max(abs(v) for pair in pairs for v in pair)
+        return max(abs(a - b) for a, b in pairs) / scale if scale else 0.0
 
     def as_dict(self) -> dict:
         return asdict(self) | {"relative_gap": self.relative_gap}
 
 
-def find_ties(layer: str, port_bottom: np.ndarray, legacy_bottom: np.ndarray, port_argmax: np.ndarray,
+def find_ties(layer: str, port_bottom: np.ndarray, legacy_bottom: np.ndarray | None, port_argmax: np.ndarray,
               legacy_mask: np.ndarray) -> list[PoolTie]:
     """Windows of one MAX pooling layer whose port argmax differs from Caffe's mask.
 
     ``port_bottom`` and ``legacy_bottom`` are each stack's (N, C, H, W) input
-    to the layer; ``port_argmax`` and ``legacy_mask`` are (N, C, H', W') flat
-    indices into each plane (the mask as Caffe writes it, float).
+    to the layer (the legacy one may be unknown: None); ``port_argmax`` and
+    ``legacy_mask`` are (N, C, H', W') flat indices into each plane (the
+    mask as Caffe writes it, float).
     """
     legacy_index = legacy_mask.astype(np.int64)
     if legacy_index.shape != port_argmax.shape:
         raise ValueError(f"pool layer '{layer}': mask shape {legacy_mask.shape} != port argmax shape {port_argmax.shape}")
     port_planes = port_bottom.reshape(port_bottom.shape[0], port_bottom.shape[1], -1)
-    legacy_planes = legacy_bottom.reshape(port_planes.shape)
+    legacy_planes = None if legacy_bottom is None else legacy_bottom.reshape(port_planes.shape)
     ties = []
     for n, c, i, j in zip(*np.nonzero(legacy_index != port_argmax)):
         picks = [int(port_argmax[n, c, i, j]), int(legacy_index[n, c, i, j])]
+        legacy_values = None if legacy_planes is None else tuple(float(legacy_planes[n, c, p]) for p in picks)
         ties.append(PoolTie(layer, int(n), int(c), int(i), int(j), *picks,
                             port_values=tuple(float(port_planes[n, c, p]) for p in picks),
-                            legacy_values=tuple(float(legacy_planes[n, c, p]) for p in picks)))
+                            legacy_values=legacy_values))
     return ties
 
 

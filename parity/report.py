@@ -16,6 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 
 from port.atomic import atomic_directory  # noqa: E402
 
@@ -58,10 +59,15 @@ def page(title: str, sections: list[str]) -> str:
             f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{''.join(sections)}</body></html>")
 
 
-def write_report(out_dir: str | Path, report: dict, html_text: str) -> Path:
-    """Write ``report.json`` and ``report.html`` into ``out_dir`` atomically; return the HTML path."""
+def write_report(out_dir: str | Path, report: dict, html_text: str, arrays: dict[str, np.ndarray] | None = None) -> Path:
+    """Write ``report.json``, ``report.html`` and ``<name>.npy`` per array into ``out_dir`` atomically.
+
+    Returns the HTML path.
+    """
     out_dir = Path(out_dir)
     with atomic_directory(out_dir) as partial:
         (partial / "report.json").write_text(json.dumps(report, indent=1, allow_nan=True))
         (partial / "report.html").write_text(html_text)
+        for name, array in (arrays or {}).items():
+            np.save(partial / f"{name}.npy", array)
     return out_dir / "report.html"

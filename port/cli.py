@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     layers.add_argument("--tolerances", type=Path, help="tolerance table JSON (default: parity/tolerances.json)")
     layers.add_argument("--out", type=Path, help="report directory (default reports/layers-<time>)")
     _add_stack_args(layers)
+    layers.set_defaults(handler=_cmd_parity_layers)
+    from parity.run_command import add_run_parser
+
+    add_run_parser(parity)
 
     from port.mfv.command import add_visualize_parser
 

@@ -66,15 +66,18 @@ def one_hot_diffs(net: CaffeNetwork, inputs: torch.Tensor | Mapping[str, torch.T
         (name, torch.zeros_like(trace.produced[name]) if g is None else g) for name, g in zip(names, grads))
 
 
-def input_gradient(net: CaffeNetwork, x: torch.Tensor, target: Target) -> torch.Tensor:
+def input_gradient(net: CaffeNetwork, x: torch.Tensor, target: Target, *,
+                   pool_argmax: Mapping[str, torch.Tensor] | None = None,
+                   relu_active: Mapping[str, torch.Tensor] | None = None) -> torch.Tensor:
     """The data diff alone of a one-hot at ``target`` (``one_hot_diffs(...)[input]``, without the other blobs).
 
     ``net`` must have a single input blob; this is the gradient step of the
-    MFV loop.
+    MFV loop.  ``pool_argmax`` and ``relu_active`` go to ``CaffeNetwork.run``.
     """
     step = net.step(target.layer)
     leaf = x.detach().requires_grad_(True)
     with torch.enable_grad():
-        top = net.run(leaf, end=target.layer).blobs[step.tops[0]]
+        top = net.run(leaf, end=target.layer, pool_argmax=pool_argmax,
+                      relu_active=relu_active).blobs[step.tops[0]]
         (grad,) = torch.autograd.grad(top[target.index(tuple(top.shape))], leaf)
     return grad

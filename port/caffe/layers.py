@@ -121,6 +121,10 @@ class ReLU(CaffeLayer):
             return [F.relu(bottoms[0])]
         return [F.leaky_relu(bottoms[0], self.negative_slope)]
 
+    def forced(self, x: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
+        """The ReLU with a given on/off pattern (e.g. another implementation's, across a sign near-tie)."""
+        return torch.where(active, x, x * self.negative_slope)
+
 
 class Split(CaffeLayer):
     """Copies of the bottom; Dropout at test time is a Split with one top.

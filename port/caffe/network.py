@@ -194,15 +194,20 @@ class CaffeNetwork(nn.Module):
         return dict(inputs)
 
     def run(self, inputs: torch.Tensor | Mapping[str, torch.Tensor], *, end: str | None = None,
-            pool_argmax: Mapping[str, torch.Tensor] | None = None) -> ForwardTrace:
+            pool_argmax: Mapping[str, torch.Tensor] | None = None,
+            relu_active: Mapping[str, torch.Tensor] | None = None) -> ForwardTrace:
         """Forward through the layers up to and including ``end`` (default: all).
 
         ``pool_argmax`` maps MAX pooling layer names to argmax tensors that
-        replace those layers' own choices (see ``Pooling.pool``).
+        replace those layers' own choices (see ``Pooling.pool``);
+        ``relu_active`` maps ReLU layer names to boolean masks that replace
+        their own ``x > 0`` (see ``ReLU.forced``).  Both let the port follow
+        another implementation through near-ties, to attribute differences.
         """
         if end is not None:
             self.step(end)
         forced = pool_argmax or {}
+        active = relu_active or {}
         trace = ForwardTrace()
         env = self._as_inputs(inputs)
         trace.produced.update(env)
@@ -214,6 +219,8 @@ class CaffeNetwork(nn.Module):
                 if argmax is not None:
                     trace.pool_argmax[step.name] = argmax
                 tops = module.tops(values, argmax)
+            elif step.name in active:
+                tops = [module.forced(bottoms[0], active[step.name])]
             else:
                 tops = module(bottoms)
             for name, tensor in zip(step.tops, tops):

@@ -124,8 +124,13 @@ def start_images(seeds: Sequence[int], starts: Sequence[np.ndarray | None], crop
 
 
 def run_mfv(net: CaffeNetwork, config: MFVConfig, seeds: Sequence[int], starts: Sequence[np.ndarray | None] | None = None,
-            *, ops: LoopOps | None = None, progress: bool = True, observer: LoopObserver | None = None) -> list[MFVRun]:
-    """Run the loop for every (seed, start); a start of None is the random image of that seed."""
+            *, ops: LoopOps | None = None, progress: bool = True, observer: LoopObserver | None = None,
+            stop_after: int | None = None) -> list[MFVRun]:
+    """Run the loop for every (seed, start); a start of None is the random image of that seed.
+
+    ``stop_after`` ends the loop after that many iterations (a replay of a
+    run's beginning); the images are then the unfinished ones.
+    """
     ops = ops or ReferenceOps()
     starts = [None] * len(seeds) if starts is None else list(starts)
     crop_shape = tuple(next(iter(net.inputs.values()))[2:])
@@ -134,6 +139,8 @@ def run_mfv(net: CaffeNetwork, config: MFVConfig, seeds: Sequence[int], starts: 
     runs = [MFVRun(seed, np.empty(0)) for seed in seeds]
     iteration = 0
     for k, octave in enumerate(config.octaves):
+        if stop_after is not None and iteration >= stop_after:
+            break
         if octave.scale is not None:
             zoomed = ops.zoom(images, octave.scale)
             if observer is not None:
@@ -144,6 +151,8 @@ def run_mfv(net: CaffeNetwork, config: MFVConfig, seeds: Sequence[int], starts: 
         bar = tqdm(range(octave.iter_n), desc=f"octave {k + 1}/{len(config.octaves)} ({target.layer})",
                    disable=not progress, leave=False, unit="step")
         for i in bar:
+            if stop_after is not None and iteration >= stop_after:
+                break
             offsets = [draw_offsets(rng, shape, crop_shape, octave.window) for rng in rngs]
             crops = torch.stack([images[n, :, ox:ox + h, oy:oy + w] for n, (ox, oy) in enumerate(offsets)])
             size, weight = step_size(octave, i, config.legacy), denoise_weight(octave, i, config.legacy)

@@ -1,0 +1,12 @@
+"""Facets of a class (legacy spec, section 5): the start images of Multifaceted Feature Visualization.
+
+``make_facets`` (and ``mfv facets``) turns a folder of a class's images into
+k mean images, one per cluster of how the network codes them.  Modules, one
+job each: ``images`` (listing, reading, resizing), ``codes`` (batched codes
+from any blob), ``cluster`` (PCA, t-SNE, k-means, nearest images),
+``outputs`` (the facets directory), ``command`` (the function and the CLI).
+See ``docs/facets.md``.
+"""
+from port.facets.command import FacetsResult, add_facets_parser, facets_command, make_facets
+
+__all__ = ["FacetsResult", "add_facets_parser", "facets_command", "make_facets"]

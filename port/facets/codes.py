@@ -1,0 +1,88 @@
+"""Codes: one flattened blob of the network per image, computed in batches.
+
+A code is the blob as pycaffe's ``net.blobs[name].data`` holds it after a
+forward pass: after every layer that writes the blob, in-place ones
+included, so ``fc7`` is taken after ``relu7`` and ``drop7`` (identity at
+test time), as feature extraction from a Caffe net reads it.  The forward
+pass stops at the last of those layers.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from port.caffe import CaffeNetwork
+from port.facets.images import SkippedFile, UnreadableImageError, read_rgb
+from port.imaging import preprocess
+
+
+@dataclass(frozen=True)
+class Codes:
+    """The codes of the readable images, row ``i`` for ``paths[i]``, and the files skipped."""
+
+    blob: str
+    paths: list[Path]
+    values: np.ndarray
+    skipped: list[SkippedFile]
+
+
+def input_size(net: CaffeNetwork) -> tuple[int, int]:
+    """``(height, width)`` of the net's single image input."""
+    if len(net.inputs) != 1:
+        raise ValueError(f"{net.source}: facets need a net with one image input, it has {list(net.inputs)}")
+    shape = next(iter(net.inputs.values()))
+    if len(shape) != 4 or shape[1] != 3:
+        raise ValueError(f"{net.source}: the input has shape {tuple(shape)}, not (N, 3, H, W)")
+    return int(shape[2]), int(shape[3])
+
+
+def code_size(net: CaffeNetwork, blob: str) -> int:
+    """Length of ``blob`` flattened per image; an unknown blob is an error listing the known ones."""
+    if blob not in net.blob_shapes:
+        raise ValueError(f"--layer {blob}: {net.source} has no blob of that name "
+                         f"(blobs: {', '.join(net.blob_shapes)})")
+    return int(np.prod(net.blob_shapes[blob][1:]))
+
+
+def _forward(net: CaffeNetwork, batch: np.ndarray, blob: str) -> np.ndarray:
+    writers = net.steps_writing(blob)
+    x = torch.from_numpy(batch)
+    with torch.inference_mode():
+        values = net.run(x, end=writers[-1].name).blobs[blob] if writers else x
+    return values.reshape(len(batch), -1).numpy()
+
+
+def compute_codes(net: CaffeNetwork, paths: Sequence[Path], blob: str, batch_size: int = 32,
+                  progress: bool = True) -> Codes:
+    """The ``blob`` code of every readable file in ``paths``, as float32 rows in file order.
+
+    Images are read (``port.facets.images.read_rgb``), preprocessed with
+    Caffe's BGR-minus-mean convention and run ``batch_size`` at a time;
+    codes go straight into one preallocated array, so memory holds one batch
+    of images and the codes.  Unreadable files are skipped and listed.
+    """
+    if batch_size < 1:
+        raise ValueError(f"--batch-size {batch_size}: must be at least 1")
+    size = input_size(net)
+    values = np.empty((len(paths), code_size(net, blob)), dtype=np.float32)
+    kept: list[Path] = []
+    skipped: list[SkippedFile] = []
+    with tqdm(total=len(paths), desc=f"codes {blob}", unit="img", disable=not progress) as bar:
+        for start in range(0, len(paths), batch_size):
+            batch, batch_paths = [], []
+            for path in paths[start:start + batch_size]:
+                try:
+                    batch.append(preprocess(read_rgb(path, size).astype(np.float32)))
+                    batch_paths.append(path)
+                except UnreadableImageError as exc:
+                    skipped.append(SkippedFile(path, str(exc)))
+            if batch:
+                values[len(kept):len(kept) + len(batch)] = _forward(net, np.stack(batch), blob)
+                kept.extend(batch_paths)
+            bar.update(len(paths[start:start + batch_size]))
+    return Codes(blob, kept, values[:len(kept)], skipped)

@@ -1,0 +1,134 @@
+"""``mfv facets`` and its Python form, ``make_facets``: an image folder to a facets directory.
+
+    mfv facets --net caffenet [--weights W | --prototxt P --weights W] --images DIR
+               --layer fc7 --k 10 --m 15 --seed 0 --out DIR [--batch-size 32]
+
+Heavy libraries (torch, scikit-learn, matplotlib) are imported when a run
+starts, not when the ``mfv`` parser is built.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from port.caffe import CaffeNetwork
+    from port.facets.cluster import Clustering
+    from port.facets.images import SkippedFile
+
+BUILT_IN_NETS = ("caffenet",)
+DEFAULT_BATCH_SIZE = 32
+
+
+@dataclass(frozen=True)
+class FacetsResult:
+    """What a facets run wrote: ``mean_images[j]`` is facet j's JPEG, ``paths[i]`` the i-th image clustered."""
+
+    out_dir: Path
+    manifest: Path
+    mean_images: list[Path]
+    cluster_sizes: list[int]
+    paths: list[Path]
+    skipped: list[SkippedFile]
+    clustering: Clustering
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {"python": platform.python_version(),
+            **{name: version(name) for name in ("torch", "numpy", "scikit-learn", "pillow", "matplotlib")}}
+
+
+def make_facets(net: CaffeNetwork, image_dir: str | Path, layer: str, k: int, m: int, seed: int,
+                out_dir: str | Path, batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = True) -> FacetsResult:
+    """Facets of the images in ``image_dir`` as ``net`` sees them at blob ``layer``, written to ``out_dir``.
+
+    The paper's recipe (legacy spec, section 5): codes of every readable
+    JPEG/PNG (``port.facets.codes``), PCA to 50 dimensions, t-SNE to 2,
+    k-means to ``k`` clusters, and the mean of the ``m`` images nearest each
+    centroid (``port.facets.cluster``), written with a manifest, per-image
+    JSON, scatter plot and contact sheets (``port.facets.outputs``).
+    Unreadable files are skipped and listed in the manifest.  Bad arguments
+    (``k`` or ``m`` below 1, too few images, an unknown blob, a missing or
+    empty folder) raise ``ValueError`` or ``FileNotFoundError`` naming them,
+    before any output is written; ``out_dir`` appears whole or not at all.
+    """
+    from port.facets.cluster import check_counts, check_facet_args, cluster_codes
+    from port.facets.codes import code_size, compute_codes, input_size
+    from port.facets.images import list_images
+    from port.facets.outputs import MANIFEST, write_facets_dir
+
+    check_facet_args(k, m)
+    paths = list_images(image_dir)
+    check_counts(len(paths), k, m)
+    code_size(net, layer)
+    codes = compute_codes(net, paths, layer, batch_size, progress)
+    check_counts(len(codes.paths), k, m)
+    clustering = cluster_codes(codes.values, k, m, seed)
+    run: dict[str, Any] = {"net": net.net_name, "prototxt": net.source, "weights": net.weights_description,
+                           "layer": layer, "image_dir": str(image_dir), "input_size": list(input_size(net)),
+                           "k": k, "m": m, "seed": seed, "batch_size": batch_size, "versions": _versions()}
+    write_facets_dir(out_dir, codes, clustering, run, input_size(net), progress)
+    out_dir = Path(out_dir)
+    return FacetsResult(out_dir=out_dir, manifest=out_dir / MANIFEST,
+                        mean_images=[out_dir / f"mean_{j}.jpg" for j in range(k)],
+                        cluster_sizes=[int(n) for n in clustering.sizes], paths=codes.paths,
+                        skipped=codes.skipped, clustering=clustering)
+
+
+def add_facets_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``facets`` subcommand to an ``mfv`` subparsers object and return its parser."""
+    parser = subparsers.add_parser(
+        "facets", help="facets of a class: codes, PCA, t-SNE, k-means, mean images (start images for visualize)",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--net", choices=BUILT_IN_NETS, default="caffenet",
+                        help="built-in network (default caffenet); --prototxt replaces it")
+    parser.add_argument("--prototxt", type=Path, help="deploy prototxt of another Caffe net (then --weights fits it)")
+    parser.add_argument("--weights", type=Path,
+                        help=".caffemodel (V1 or V2); without it, deterministic random weights (NOT pretrained)")
+    parser.add_argument("--images", type=Path, required=True, help="folder of JPEG/PNG images of one class")
+    parser.add_argument("--layer", default="fc7", help="blob whose values are the codes (default fc7)")
+    parser.add_argument("--k", type=int, default=10, help="number of facets (k-means clusters; default 10)")
+    parser.add_argument("--m", type=int, default=15, help="images averaged per facet (default 15)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of t-SNE and k-means (default 0)")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
+                        help=f"images per forward pass (default {DEFAULT_BATCH_SIZE})")
+    parser.add_argument("--out", type=Path, required=True, help="facets directory to write (replaced whole)")
+    return parser
+
+
+def _load(args: argparse.Namespace) -> CaffeNetwork:
+    from port.caffe import fill_random, load_net
+    from port.models import caffenet
+
+    if args.prototxt is None:
+        return caffenet(args.weights)
+    if args.weights is None:
+        return fill_random(load_net(args.prototxt), 0)
+    return load_net(args.prototxt, args.weights)
+
+
+def facets_command(args: argparse.Namespace) -> int:
+    """Run ``mfv facets``; exit status 0 on success, 2 on bad input (reported on stderr)."""
+    from port.caffe import CaffeFormatError
+
+    try:
+        net = _load(args)
+        if args.weights is None:
+            print(f"mfv facets: WARNING: no --weights given: {net.weights_description}. "
+                  "The facets describe an untrained network, not the paper's.", file=sys.stderr)
+        result = make_facets(net, args.images, args.layer, args.k, args.m, args.seed, args.out, args.batch_size)
+    except (CaffeFormatError, FileNotFoundError, ValueError) as exc:
+        print(f"mfv facets: error: {exc}", file=sys.stderr)
+        return 2
+    for skipped in result.skipped:
+        print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    sizes = ", ".join(str(n) for n in result.cluster_sizes)
+    print(f"wrote {len(result.mean_images)} facets of {len(result.paths)} images "
+          f"({len(result.skipped)} skipped) to {result.out_dir} - cluster sizes {sizes}; manifest {result.manifest}")
+    return 0
