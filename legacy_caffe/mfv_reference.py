@@ -21,6 +21,13 @@ The target's activations of iteration i describe the image before step i.
 For a conv target the original records nothing (it would fail on return);
 here the best unit is the arg-max over channels at (xy, xy).
 
+One deliberate stop: the original carries on after a step turns the crop
+into NaN (a zero mean|g|), but on Caffe 1.0 a NaN input leaves MAX
+pooling's argmax mask at -1 and its backward pass then writes before the
+start of the bottom diff - heap corruption, which glibc reports as "double
+free or corruption" and aborts.  The reference therefore stops at the
+first non-finite crop; the trace ends with that iteration (finite False).
+
 Job kind ``mfv_run``: inputs ``prototxt``, ``weights`` and optionally
 ``start`` (an image file); params ``octaves`` (the preset table, numbers
 typed as in the original), ``layer``, ``unit``, ``xy``, ``seed``, ``name``.
@@ -160,6 +167,8 @@ def max_activation(net, octaves, layer, unit, xy, seed, start_path=None):
             record.update(iteration=len(trace), octave=index, i=i, layer=target_layer, ox=ox, oy=oy,
                           step_size=step_size, denoise_weight=denoise_weight)
             trace.append(record)
+            if not record["finite"]:
+                return deprocess(image), trace
     return deprocess(image), trace
 
 

@@ -37,11 +37,16 @@ def test_make_weights_v1_refuses_what_v1_cannot_express(tmp_path, capsys):
     assert not out.exists()
 
 
-def test_demo_says_its_weights_are_generated_and_passes(tmp_path, capsys, legacy_stack):
-    assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
+def test_quick_demo_says_its_weights_are_generated_and_writes_three_reports(tmp_path, capsys, legacy_stack):
+    code = main(["demo", "--quick", "--out", str(tmp_path / "demo")])
     printed = capsys.readouterr().out
-    assert "GENERATED deterministic random weights" in printed and "PASS" in printed
-    assert (tmp_path / "demo" / "report.html").exists()
+    assert "GENERATED deterministic random weights" in printed
+    assert f"report: {tmp_path / 'demo' / 'index.html'}" in printed
+    demo = tmp_path / "demo"
+    assert sorted(p.name for p in demo.iterdir()) == ["free", "index.html", "layers", "lockstep"]
+    verdicts = [json.loads((demo / part / "report.json").read_text())["verdict"] for part in ("layers", "lockstep", "free")]
+    assert code == (0 if all(v["pass"] for v in verdicts) else 1)
+    assert verdicts[0]["pass"] and verdicts[1]["pass"]
     assert [p.name for p in tmp_path.iterdir()] == ["demo"]
 
 

@@ -20,6 +20,14 @@ open, fixed here:
 
 Every random choice takes ``seed``: t-SNE's ``random_state`` (with PCA
 initialisation) and k-means' ``random_state`` with 10 initialisations.
+
+Each stage runs on one thread (``threadpoolctl``).  scikit-learn's t-SNE and
+k-means reduce sums across OpenMP threads, so their last bits depend on the
+thread count (and, beyond two threads, on which thread finishes first), and
+t-SNE amplifies a last-bit difference into a different layout.  On one
+thread the result is a function of the codes and the seed alone, whatever
+the machine's core count (with the same libraries).  For a class of 1,300
+images the stages take seconds (``benchmarks/bench_facets.py``).
 """
 from __future__ import annotations
 
@@ -29,6 +37,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
+from threadpoolctl import threadpool_limits
 
 PCA_DIMS = 50
 MAX_PERPLEXITY = 30.0
@@ -83,21 +92,24 @@ def tsne_perplexity(n_images: int) -> float:
 
 
 def reduce_pca(codes: np.ndarray, dims: int = PCA_DIMS) -> np.ndarray:
-    """Codes projected on their first ``min(dims, n, code length)`` principal components (exact SVD)."""
+    """Codes projected on their first ``min(dims, n, code length)`` principal components (exact SVD, one thread)."""
     dims = min(dims, *codes.shape)
-    return PCA(n_components=dims, svd_solver="full").fit_transform(codes)
+    with threadpool_limits(limits=1):
+        return PCA(n_components=dims, svd_solver="full").fit_transform(codes)
 
 
 def embed_tsne(points: np.ndarray, seed: int) -> np.ndarray:
-    """A 2-D t-SNE embedding (Barnes-Hut, PCA initialisation, ``tsne_perplexity`` rule)."""
+    """A 2-D t-SNE embedding (Barnes-Hut, PCA initialisation, ``tsne_perplexity`` rule, one thread)."""
     tsne = TSNE(n_components=2, perplexity=tsne_perplexity(len(points)), init="pca", learning_rate="auto",
                 max_iter=TSNE_ITERATIONS, random_state=seed)
-    return tsne.fit_transform(points)
+    with threadpool_limits(limits=1):
+        return tsne.fit_transform(points)
 
 
 def kmeans(points: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(labels, centroids)`` of k-means, clusters renumbered by size (largest first)."""
-    result = KMeans(n_clusters=k, n_init=KMEANS_INITS, random_state=seed).fit(points)
+    """``(labels, centroids)`` of k-means (one thread), clusters renumbered by size (largest first)."""
+    with threadpool_limits(limits=1):
+        result = KMeans(n_clusters=k, n_init=KMEANS_INITS, random_state=seed).fit(points)
     labels = result.labels_
     first_member = np.full(k, len(labels))
     np.minimum.at(first_member, labels, np.arange(len(labels)))
@@ -113,6 +125,15 @@ def nearest_to_centroids(points: np.ndarray, centroids: np.ndarray, m: int) -> n
     return np.argsort(distances, axis=1, kind="stable")[:, :m]
 
 
+def cluster_embedding(embedding: np.ndarray, k: int, m: int, seed: int, pca_dims: int) -> Clustering:
+    """k-means on a 2-D embedding of codes reduced to ``pca_dims``, and the ``m`` images nearest each centroid."""
+    labels, centroids = kmeans(embedding, k, seed)
+    return Clustering(pca_dims=pca_dims, perplexity=tsne_perplexity(len(embedding)), embedding=embedding,
+                      labels=labels, centroids=centroids,
+                      distances=np.linalg.norm(embedding - centroids[labels], axis=1),
+                      nearest=nearest_to_centroids(embedding, centroids, m))
+
+
 def cluster_codes(codes: np.ndarray, k: int, m: int, seed: int) -> Clustering:
     """The paper's PCA -> t-SNE -> k-means -> nearest-m recipe on ``(n, d)`` codes."""
     check_counts(len(codes), k, m)
@@ -120,9 +141,4 @@ def cluster_codes(codes: np.ndarray, k: int, m: int, seed: int) -> Clustering:
         raise ValueError("every image has the same code: the layer carries no information to cluster "
                          "(try another --layer)")
     reduced = reduce_pca(codes)
-    embedding = embed_tsne(reduced, seed)
-    labels, centroids = kmeans(embedding, k, seed)
-    distances = np.linalg.norm(embedding - centroids[labels], axis=1)
-    return Clustering(pca_dims=reduced.shape[1], perplexity=tsne_perplexity(len(codes)), embedding=embedding,
-                      labels=labels, centroids=centroids, distances=distances,
-                      nearest=nearest_to_centroids(embedding, centroids, m))
+    return cluster_embedding(embed_tsne(reduced, seed), k, m, seed, reduced.shape[1])

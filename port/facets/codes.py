@@ -41,11 +41,16 @@ def input_size(net: CaffeNetwork) -> tuple[int, int]:
     return int(shape[2]), int(shape[3])
 
 
-def code_size(net: CaffeNetwork, blob: str) -> int:
-    """Length of ``blob`` flattened per image; an unknown blob is an error listing the known ones."""
+def check_blob(net: CaffeNetwork, blob: str) -> None:
+    """Raise ``ValueError`` listing the net's blobs when it has none called ``blob``."""
     if blob not in net.blob_shapes:
         raise ValueError(f"--layer {blob}: {net.source} has no blob of that name "
                          f"(blobs: {', '.join(net.blob_shapes)})")
+
+
+def code_size(net: CaffeNetwork, blob: str) -> int:
+    """Length of ``blob`` flattened per image."""
+    check_blob(net, blob)
     return int(np.prod(net.blob_shapes[blob][1:]))
 
 

@@ -13,15 +13,17 @@ import platform
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from port.caffe import CaffeNetwork
     from port.facets.cluster import Clustering
     from port.facets.images import SkippedFile
+    from port.facets.outputs import RunInfo
 
 BUILT_IN_NETS = ("caffenet",)
 DEFAULT_BATCH_SIZE = 32
+LIBRARIES = ("torch", "numpy", "scipy", "scikit-learn", "threadpoolctl", "pillow", "matplotlib")
 
 
 @dataclass(frozen=True)
@@ -37,11 +39,25 @@ class FacetsResult:
     clustering: Clustering
 
 
-def _versions() -> dict[str, str]:
+def describe_run(net: CaffeNetwork, image_dir: str | Path, layer: str, k: int, m: int, seed: int,
+                 batch_size: int) -> RunInfo:
+    """The manifest's record of a run: arguments, net, weights, thread counts and library versions.
+
+    torch's thread count is recorded because it changes the last bits of
+    the codes, hence the t-SNE layout and the bytes of the outputs.
+    """
     from importlib.metadata import version
 
-    return {"python": platform.python_version(),
-            **{name: version(name) for name in ("torch", "numpy", "scikit-learn", "pillow", "matplotlib")}}
+    import torch
+
+    from port.facets.codes import input_size
+    from port.facets.outputs import RunInfo
+
+    return RunInfo(net=net.net_name, prototxt=net.source, weights=net.weights_description, layer=layer,
+                   image_dir=str(image_dir), input_size=input_size(net), k=k, m=m, seed=seed, batch_size=batch_size,
+                   torch_threads=torch.get_num_threads(),
+                   versions={"python": platform.python_version(),
+                             **{name: version(name) for name in LIBRARIES}})
 
 
 def make_facets(net: CaffeNetwork, image_dir: str | Path, layer: str, k: int, m: int, seed: int,
@@ -59,24 +75,26 @@ def make_facets(net: CaffeNetwork, image_dir: str | Path, layer: str, k: int, m:
     before any output is written; ``out_dir`` appears whole or not at all.
     """
     from port.facets.cluster import check_counts, check_facet_args, cluster_codes
-    from port.facets.codes import code_size, compute_codes, input_size
+    from port.facets.codes import check_blob, compute_codes
     from port.facets.images import list_images
     from port.facets.outputs import MANIFEST, write_facets_dir
 
     check_facet_args(k, m)
     paths = list_images(image_dir)
     check_counts(len(paths), k, m)
-    code_size(net, layer)
+    check_blob(net, layer)
     codes = compute_codes(net, paths, layer, batch_size, progress)
-    check_counts(len(codes.paths), k, m)
+    try:
+        check_counts(len(codes.paths), k, m)
+    except ValueError as exc:
+        unreadable = ", ".join(s.path.name for s in codes.skipped)
+        raise ValueError(f"{exc}; {len(codes.skipped)} of {len(paths)} files are unreadable: {unreadable}") from None
     clustering = cluster_codes(codes.values, k, m, seed)
-    run: dict[str, Any] = {"net": net.net_name, "prototxt": net.source, "weights": net.weights_description,
-                           "layer": layer, "image_dir": str(image_dir), "input_size": list(input_size(net)),
-                           "k": k, "m": m, "seed": seed, "batch_size": batch_size, "versions": _versions()}
-    write_facets_dir(out_dir, codes, clustering, run, input_size(net), progress)
+    manifest = write_facets_dir(out_dir, codes, clustering,
+                                describe_run(net, image_dir, layer, k, m, seed, batch_size), progress)
     out_dir = Path(out_dir)
     return FacetsResult(out_dir=out_dir, manifest=out_dir / MANIFEST,
-                        mean_images=[out_dir / f"mean_{j}.jpg" for j in range(k)],
+                        mean_images=[out_dir / facet["mean_jpg"] for facet in manifest["facets"]],
                         cluster_sizes=[int(n) for n in clustering.sizes], paths=codes.paths,
                         skipped=codes.skipped, clustering=clustering)
 

@@ -10,7 +10,7 @@ Layout (one directory, written atomically with ``port.atomic.atomic_directory``)
   sizes, centroids, the m files averaged), the net, weights, layer, k, m,
   seed and every parameter of the recipe.
 * ``images.json``: every image's t-SNE position, cluster and distance to its
-  cluster's centroid (and its rank when among its facet's m nearest).
+  cluster's centroid (and its rank, 1 = nearest, when among its facet's m).
 * ``tsne.png``: the embedding coloured by cluster, each facet's mean image
   at its centroid (the paper's figure 4).
 * ``sheet_<j>.png``: facet j's mean image and its m images, labelled.
@@ -29,11 +29,13 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.offsetbox import AnnotationBbox, OffsetImage
 from PIL import Image, ImageDraw, ImageFont
@@ -54,6 +56,24 @@ CAPTION = 16
 COLUMNS = 8
 MANIFEST = "facets.json"
 FORMAT = "mfv-facets/1"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What produced a facets directory; the manifest's ``run`` record."""
+
+    net: str
+    prototxt: str
+    weights: str
+    layer: str
+    image_dir: str
+    input_size: tuple[int, int]
+    k: int
+    m: int
+    seed: int
+    batch_size: int
+    torch_threads: int
+    versions: dict[str, str]
 
 
 def mean_image(images: np.ndarray) -> np.ndarray:
@@ -77,13 +97,11 @@ def _figure_png(fig: Figure) -> bytes:
 
 def facet_colour(j: int, k: int) -> tuple[float, float, float, float]:
     """Facet j's colour in the scatter: tab10 up to 10 facets, tab20 beyond (cycling past 20)."""
-    from matplotlib import colormaps
-
     palette = colormaps["tab10" if k <= 10 else "tab20"]
     return palette(j % palette.N)
 
 
-def scatter_png(clustering: Clustering, thumbnails: Sequence[np.ndarray]) -> bytes:
+def scatter_png(clustering: Clustering, thumbnails: Sequence[np.ndarray], layer: str) -> bytes:
     """The t-SNE embedding coloured by cluster, each facet's thumbnail at its centroid, as PNG bytes.
 
     Points are drawn over the thumbnails, so none is hidden.
@@ -100,7 +118,8 @@ def scatter_png(clustering: Clustering, thumbnails: Sequence[np.ndarray]) -> byt
                                      bboxprops={"edgecolor": colours[j], "linewidth": 2.5}))
         ax.annotate(str(j), centroid, color="white", fontsize=9, fontweight="bold", ha="center", va="center",
                     zorder=3, bbox={"boxstyle": "circle,pad=0.15", "facecolor": colours[j], "linewidth": 0})
-    ax.set_title(f"t-SNE of {len(clustering.labels)} codes, {k} k-means clusters (facet mean images at centroids)")
+    ax.set_title(f"t-SNE of {len(clustering.labels)} {layer} codes, {k} k-means clusters "
+                 "(facet mean images at the centroids)")
     ax.set_xticks([])
     ax.set_yticks([])
     return _figure_png(fig)
@@ -141,11 +160,17 @@ def to_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
 
 
+def facet_files(j: int) -> dict[str, str]:
+    """The names of facet j's files in the directory, keyed as in the manifest."""
+    return {"mean_jpg": f"mean_{j}.jpg", "mean_png": f"mean_{j}.png", "contact_sheet": f"sheet_{j}.png"}
+
+
 def image_table(codes: Codes, clustering: Clustering) -> list[dict[str, Any]]:
-    """One record per image: file, t-SNE position, cluster, distance to its centroid, rank if averaged."""
+    """One record per image: file, t-SNE position, cluster, distance to its centroid, and ``rank``
+    (1 = nearest) when it is among the m images averaged for its own cluster, else null."""
     ranks: dict[int, int] = {}
     for j, nearest in enumerate(clustering.nearest):
-        for rank, i in enumerate(nearest):
+        for rank, i in enumerate(nearest, start=1):
             if clustering.labels[i] == j:
                 ranks[int(i)] = rank
     return [{"file": path.name, "position": _rounded(clustering.embedding[i]), "cluster": int(clustering.labels[i]),
@@ -156,57 +181,54 @@ def image_table(codes: Codes, clustering: Clustering) -> list[dict[str, Any]]:
 def facet_table(codes: Codes, clustering: Clustering) -> list[dict[str, Any]]:
     """The manifest's facet records, in facet order."""
     sizes, members = clustering.sizes, clustering.members_among_nearest
-    return [{"index": j, "mean_jpg": f"mean_{j}.jpg", "mean_png": f"mean_{j}.png", "contact_sheet": f"sheet_{j}.png",
-             "cluster_size": int(sizes[j]), "centroid": _rounded(clustering.centroids[j]),
+    return [{"index": j, **facet_files(j), "cluster_size": int(sizes[j]), "centroid": _rounded(clustering.centroids[j]),
              "nearest": [codes.paths[i].name for i in clustering.nearest[j]],
              "members_among_nearest": int(members[j])}
             for j in range(len(clustering.centroids))]
 
 
-def _index_html(manifest: dict[str, Any]) -> str:
-    run = manifest["run"]
-    facts = table(["", ""], [["net", f"{run['net']} ({run['prototxt']})"], ["weights", run["weights"]],
-                             ["layer", run["layer"]], ["images", f"{manifest['n_images']} used, "
+def _index_html(manifest: dict[str, Any], run: RunInfo) -> str:
+    facts = table(["run", ""], [["net", f"{run.net} ({run.prototxt})"], ["weights", run.weights],
+                                ["layer", run.layer], ["images", f"{manifest['n_images']} used, "
                                                                  f"{len(manifest['skipped'])} skipped"],
-                             ["k, m, seed", f"{run['k']}, {run['m']}, {run['seed']}"]])
+                                ["k, m, seed", f"{run.k}, {run.m}, {run.seed}"]])
     facets = table(["facet", "cluster size", "own members among the m nearest", "files"],
                    [[f["index"], f["cluster_size"], f["members_among_nearest"], ", ".join(f["nearest"])]
                     for f in manifest["facets"]])
     sheets = "".join(f"<h3>Facet {f['index']}</h3><img src='{html.escape(f['contact_sheet'])}' alt=''>"
                      for f in manifest["facets"])
     skipped = table(["skipped file", "reason"], [[s["file"], s["reason"]] for s in manifest["skipped"]])
-    return page(f"Facets of {run['layer']}", [facts, "<img src='tsne.png' alt='t-SNE' style='max-width:100%'>",
+    return page(f"Facets of {run.layer}", [facts, "<img src='tsne.png' alt='t-SNE' style='max-width:100%'>",
                                                facets, sheets, skipped if manifest["skipped"] else ""])
 
 
-def write_facets_dir(out_dir: str | Path, codes: Codes, clustering: Clustering, run: dict[str, Any],
-                     size: tuple[int, int], progress: bool = True) -> dict[str, Any]:
+def write_facets_dir(out_dir: str | Path, codes: Codes, clustering: Clustering, run: RunInfo,
+                     progress: bool = True) -> dict[str, Any]:
     """Write the whole facets directory atomically and return its manifest.
 
-    ``run`` describes the run (net, prototxt, weights, layer, image folder,
-    k, m, seed, batch size, library versions) and goes into the manifest as
-    given.  The m images of each facet are read again from disk
-    (``read_rgb``, at ``size``), so the codes pass never holds them all.
+    The m images of each facet are read again from disk (``read_rgb``, at
+    ``run.input_size``), so the codes pass never holds them all.
     """
-    manifest = {"format": FORMAT, "run": run, "n_images": len(codes.paths), "code_length": codes.values.shape[1],
-                "pca_dims": clustering.pca_dims, "tsne_perplexity": round(clustering.perplexity, FLOAT_DECIMALS),
+    manifest = {"format": FORMAT, "run": asdict(run), "n_images": len(codes.paths),
+                "code_length": codes.values.shape[1], "pca_dims": clustering.pca_dims, "tsne_perplexity": round(clustering.perplexity, FLOAT_DECIMALS),
                 "facets": facet_table(codes, clustering), "images": "images.json", "scatter": "tsne.png",
                 "skipped": [{"file": s.path.name, "reason": s.reason} for s in codes.skipped]}
     with atomic_directory(out_dir) as partial:
         means = []
         for j, nearest in enumerate(tqdm(clustering.nearest, desc="facets", unit="facet", disable=not progress)):
-            images = np.stack([read_rgb(codes.paths[i], size) for i in nearest])
+            files = facet_files(j)
+            images = np.stack([read_rgb(codes.paths[i], run.input_size) for i in nearest])
             mean = mean_image(images)
             means.append(mean)
-            (partial / f"mean_{j}.jpg").write_bytes(encode(mean, "JPEG"))
-            (partial / f"mean_{j}.png").write_bytes(encode(mean, "PNG"))
+            (partial / files["mean_jpg"]).write_bytes(encode(mean, "JPEG"))
+            (partial / files["mean_png"]).write_bytes(encode(mean, "PNG"))
             title = (f"facet {j}: mean of the {len(nearest)} images nearest the centroid "
                      f"(cluster of {clustering.sizes[j]})")
-            captions = ["mean"] + [f"{rank + 1}. {codes.paths[i].name}" for rank, i in enumerate(nearest)]
-            (partial / f"sheet_{j}.png").write_bytes(contact_sheet_png(title, [mean, *images], captions))
-        (partial / "tsne.png").write_bytes(scatter_png(clustering, means))
-        (partial / "images.json").write_text(to_json({"layer": run["layer"], "images": image_table(codes, clustering)}),
+            captions = ["mean"] + [f"{rank}. {codes.paths[i].name}" for rank, i in enumerate(nearest, start=1)]
+            (partial / files["contact_sheet"]).write_bytes(contact_sheet_png(title, [mean, *images], captions))
+        (partial / "tsne.png").write_bytes(scatter_png(clustering, means, run.layer))
+        (partial / "images.json").write_text(to_json({"layer": run.layer, "images": image_table(codes, clustering)}),
                                              encoding="utf-8")
         (partial / MANIFEST).write_text(to_json(manifest), encoding="utf-8")
-        (partial / "index.html").write_text(_index_html(manifest), encoding="utf-8")
+        (partial / "index.html").write_text(_index_html(manifest, run), encoding="utf-8")
     return manifest

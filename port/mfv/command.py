@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from port.atomic import atomic_directory
 from port.caffe import CaffeNetwork, Target, load_net, read_prototxt, write_caffemodel
 from port.imaging import load_rgb
 from port.mfv.loop import MFVConfig, run_mfv
@@ -39,6 +41,8 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
 def add_visualize_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("visualize", help="visualise one unit with the MFV octave loop")
     add_model_args(parser)
+    parser.add_argument("--facets", type=Path, help="a facets directory (mfv facets): run every facet's mean image "
+                                                    "as a start, in one batch; writes DIR/facet_<j>/")
     parser.add_argument("--name", help="name part of the legacy JPEG, <name>_<unit:04d>.jpg (default: the layer)")
     parser.add_argument("--out", type=Path, required=True, help="output directory (replaced atomically)")
     parser.add_argument("--stack", help="run the pycaffe reference on this legacy stack instead of the port "
@@ -75,33 +79,60 @@ def weights_file(net: CaffeNetwork, prototxt: Path, args: argparse.Namespace, tm
     return path
 
 
+def facet_starts(facets_dir: Path) -> list[Path]:
+    """The mean images of a facets directory, in facet order (its ``facets.json``)."""
+    manifest = facets_dir / "facets.json"
+    if not manifest.is_file():
+        raise FileNotFoundError(f"{facets_dir} is no facets directory: {manifest} is missing (make one with mfv facets)")
+    try:
+        entries = json.loads(manifest.read_text())["facets"]
+        return [facets_dir / entry["mean_png"] for entry in entries]
+    except (KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{manifest}: not a facets manifest ({exc})") from None
+
+
 def visualize_command(args: argparse.Namespace) -> int:
+    if args.facets is not None and args.start is not None:
+        raise ValueError("give --start or --facets, not both")
     config = config_from_args(args)
     net, prototxt = net_from_args(args)
     name = args.name or args.layer
-    start = None if args.start is None else load_rgb(args.start)
-    info = {"target": str(config.target), "preset": args.preset, "legacy": args.legacy, "weights": net.weights_description,
-            "prototxt": str(prototxt), "start": str(args.start) if args.start else "random"}
+    start_paths = facet_starts(args.facets) if args.facets is not None else [args.start]
+    starts = [None if path is None else load_rgb(path) for path in start_paths]
+    info = {"target": str(config.target), "preset": args.preset, "legacy": args.legacy,
+            "weights": net.weights_description, "prototxt": str(prototxt)}
     began = time.perf_counter()
     if args.stack is None:
-        (run,) = run_mfv(net, config, [args.seed], [start], progress=not args.quiet)
-        jpeg, info["engine"] = None, "port (PyTorch)"
+        runs = run_mfv(net, config, [args.seed] * len(starts), starts, progress=not args.quiet)
+        jpegs, info["engine"] = [None] * len(runs), "port (PyTorch)"
     else:
         from parity.reference import run_reference
         from parity.stacks import get_stack
 
+        stack = get_stack(args.stack)
         with tempfile.TemporaryDirectory(prefix="mfv-visualize-") as tmp:
-            run, jpeg, manifest = run_reference(get_stack(args.stack), prototxt, weights_file(net, prototxt, args, Path(tmp)),
-                                                config, args.seed, args.start, name=name, threads=args.threads)
+            weights = weights_file(net, prototxt, args, Path(tmp))
+            done = [run_reference(stack, prototxt, weights, config, args.seed, path, name=name, threads=args.threads)
+                    for path in start_paths]
+        runs, jpegs = [d[0] for d in done], [d[1] for d in done]
         info["engine"] = f"pycaffe reference on {args.stack}"
-        info["legacy_environment"] = manifest["environment"]
+        info["legacy_environment"] = done[0][2]["environment"]
     info["wall_seconds"] = round(time.perf_counter() - began, 3)
-    out = write_run(args.out, run, name=name, unit=args.unit, info=info, jpeg=jpeg)
-    final = run.image
-    print(f"{info['engine']}: {len(run.trace)} iterations in {info['wall_seconds']} s; final image "
-          f"{final.shape[0]}x{final.shape[1]}, target activation {run.trace[-1].target_act:.4g} before the last step")
-    cause = run.non_finite_cause()
-    if cause:
-        print(f"mfv: the image became NaN at {cause}")
+    if args.facets is None:
+        out = write_run(args.out, runs[0], name=name, unit=args.unit, info=dict(info, start=str(args.start or "random")),
+                        jpeg=jpegs[0])
+    else:
+        with atomic_directory(args.out) as partial:
+            for j, (run, jpeg, path) in enumerate(zip(runs, jpegs, start_paths)):
+                write_run(partial / f"facet_{j}", run, name=name, unit=args.unit, info=dict(info, start=str(path)),
+                          jpeg=jpeg)
+        out = args.out
+    print(f"{info['engine']}: {len(runs)} run(s), {len(runs[0].trace)} iterations, {info['wall_seconds']} s")
+    for j, run in enumerate(runs):
+        cause = run.non_finite_cause()
+        label = f"facet {j}: " if args.facets is not None else ""
+        print(f"{label}final image {run.image.shape[0]}x{run.image.shape[1]}"
+              + (f"; the image became NaN at {cause}" if cause else
+                 f", target activation {run.trace[-1].target_act:.4g} before the last step"))
     print(f"wrote {out}")
     return 0

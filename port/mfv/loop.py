@@ -1,5 +1,10 @@
 """The MFV octave loop (legacy spec, section 4), for a batch of runs at once.
 
+A run stops at its first non-finite crop: the original carried on in NaN,
+but on Caffe a NaN input makes MAX pooling's backward write out of bounds
+and abort (see ``legacy_caffe.mfv_reference``), so the reference stops
+there too and both stacks' traces end at the same iteration.
+
 Each run n has its own seed and start image and its own
 ``numpy.random.RandomState(seed)`` stream, used exactly as the original
 used the global one: the random start ``normal(175, 8, (H, W, 3))`` is
@@ -76,11 +81,13 @@ class MFVRun:
             return None
         where = f"iteration {row.iteration} (octave {row.octave + 1}, step {row.i}, layer {row.layer})"
         if row.mean_abs_grad == 0:
-            return (f"{where}: mean |g| = 0 - the one-hot's gradient vanished (a saturated {row.layer}), so "
-                    "step_size / mean|g| is infinite and the crop became NaN (the original's behaviour)")
-        if not np.isfinite(row.mean_abs_grad):
-            return f"{where}: the gradient itself was not finite"
-        return f"{where}: the crop became non-finite after the step"
+            cause = (f"mean |g| = 0 - the one-hot's gradient vanished (a saturated {row.layer}), so "
+                     "step_size / mean|g| is infinite and the crop became NaN (the original's behaviour)")
+        elif not np.isfinite(row.mean_abs_grad):
+            cause = "the gradient itself was not finite"
+        else:
+            cause = "the crop became non-finite after the step"
+        return f"{where}: {cause}; the run stopped there"
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,8 @@ class LoopObserver(Protocol):
     def on_zoom(self, octave_index: int, before: torch.Tensor, after: torch.Tensor) -> None: ...
 
     def on_step(self, context: StepContext, crops: torch.Tensor, stages: StepStages,
-                records: list[StepRecord]) -> None: ...
+                records: list[StepRecord]) -> None:
+        """``crops``, ``stages``, ``records`` and ``context.offsets`` cover the runs still going."""
 
 
 def start_images(seeds: Sequence[int], starts: Sequence[np.ndarray | None], crop_shape: tuple[int, int]
@@ -137,9 +145,10 @@ def run_mfv(net: CaffeNetwork, config: MFVConfig, seeds: Sequence[int], starts: 
     h, w = crop_shape
     rngs, images = start_images(seeds, starts, crop_shape)
     runs = [MFVRun(seed, np.empty(0)) for seed in seeds]
+    active = list(range(len(runs)))
     iteration = 0
     for k, octave in enumerate(config.octaves):
-        if stop_after is not None and iteration >= stop_after:
+        if not active or (stop_after is not None and iteration >= stop_after):
             break
         if octave.scale is not None:
             zoomed = ops.zoom(images, octave.scale)
@@ -151,24 +160,28 @@ def run_mfv(net: CaffeNetwork, config: MFVConfig, seeds: Sequence[int], starts: 
         bar = tqdm(range(octave.iter_n), desc=f"octave {k + 1}/{len(config.octaves)} ({target.layer})",
                    disable=not progress, leave=False, unit="step")
         for i in bar:
-            if stop_after is not None and iteration >= stop_after:
+            if not active or (stop_after is not None and iteration >= stop_after):
                 break
-            offsets = [draw_offsets(rng, shape, crop_shape, octave.window) for rng in rngs]
-            crops = torch.stack([images[n, :, ox:ox + h, oy:oy + w] for n, (ox, oy) in enumerate(offsets)])
+            offsets = [draw_offsets(rngs[n], shape, crop_shape, octave.window) for n in active]
+            crops = torch.stack([images[n, :, ox:ox + h, oy:oy + w] for n, (ox, oy) in zip(active, offsets)])
             size, weight = step_size(octave, i, config.legacy), denoise_weight(octave, i, config.legacy)
-            stepped, records, stages = mfv_step(net, crops, target, octave.margin, [size] * len(runs),
-                                                [weight] * len(runs), ops, config.legacy)
-            for n, (ox, oy) in enumerate(offsets):
-                images[n, :, ox:ox + h, oy:oy + w] = stepped[n]
-                record = records[n]
+            stepped, records, stages = mfv_step(net, crops, target, octave.margin, [size] * len(active),
+                                                [weight] * len(active), ops, config.legacy)
+            finite = torch.isfinite(stepped).flatten(1).all(dim=1).tolist()
+            for j, (n, (ox, oy), record) in enumerate(zip(active, offsets, records)):
+                images[n, :, ox:ox + h, oy:oy + w] = stepped[j]
                 runs[n].trace.append(TraceRow(
                     iteration, k, i, target.layer, ox, oy, size, weight, record.best_unit, record.best_act,
-                    record.target_act, record.mean_abs_grad, bool(torch.isfinite(stepped[n]).all()), record.guarded))
+                    record.target_act, record.mean_abs_grad, finite[j], record.guarded))
             if observer is not None:
                 observer.on_step(StepContext(k, i, iteration, shape, offsets, size, weight, target),
                                  crops, stages, records)
             bar.set_postfix(target=f"{records[0].target_act:.3g}")
+            for n, ok in zip(active, finite):
+                if not ok:
+                    runs[n].image = deprocess(images[n].cpu().numpy())
+            active = [n for n, ok in zip(active, finite) if ok]
             iteration += 1
-    for run, image in zip(runs, images):
-        run.image = deprocess(image.cpu().numpy())
+    for n in active:
+        runs[n].image = deprocess(images[n].cpu().numpy())
     return runs
