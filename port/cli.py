@@ -6,6 +6,7 @@
     mfv parity run ...            parity levels 4-5: lockstep and free runs of the loop
     mfv legacy setup | info       provision / describe the legacy Caffe stack
     mfv parity layers ...         parity levels 0-2 for any prototxt + caffemodel
+    mfv parity ops ...            parity level 3: the port's zoom and TV kernels vs scipy / scikit-image
     mfv make-weights ...          deterministic random weights for a prototxt
 
 Exit status: 0 success, 1 parity outside tolerance, 2 bad input or a broken stack.
@@ -18,6 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from parity.ops import add_ops_parser
 from parity.run_command import add_run_parser
 from port.facets import add_facets_parser, facets_command
 from port.mfv.command import add_visualize_parser
@@ -68,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_stack_args(layers)
     layers.set_defaults(handler=_cmd_parity_layers)
     add_run_parser(parity)
+    add_ops_parser(parity)
     add_visualize_parser(sub)
     add_facets_parser(sub).set_defaults(handler=facets_command)
 

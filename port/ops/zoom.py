@@ -29,9 +29,9 @@ interpolation matrix (condition number at most 3 for ``order = 3``), ``S``
 the sparse sampling weights.  A (N, C, H, W) tensor is zoomed as
 ``Z_H @ x @ Z_W^T``: the result differs from scipy by float64 rounding
 (about 1e-13 on 0..255 data).  A factor of exactly 1 is still a spline
-round trip, as in scipy 1.6 (scipy from 1.15 returns the input unchanged
-when every factor is 1, gh-20999); the round trip is the identity up to
-that rounding.
+round trip, as in scipy 1.6 (scipy from 1.16 returns the input unchanged
+when every factor is 1, scipy PR 22651); the round trip is the identity up
+to that rounding.
 """
 from __future__ import annotations
 
@@ -64,8 +64,8 @@ def zoom(x: torch.Tensor, zoom: float | tuple[float, float], order: int = 3) -> 
     if x.numel() and not bool(torch.isfinite(x).all()):
         raise ValueError("x contains NaN or infinity")
     (h, w), dtype = x.shape[-2:], x.dtype
-    zoom_h = zoom_matrix(h, _output_length(h, factors[0]), order).to(x.device)
-    zoom_w = zoom_matrix(w, _output_length(w, factors[1]), order).to(x.device)
+    zoom_h = _zoom_matrix(h, _output_length(h, factors[0]), order).to(x.device)
+    zoom_w = _zoom_matrix(w, _output_length(w, factors[1]), order).to(x.device)
     return (zoom_h @ x.to(torch.float64) @ zoom_w.T).to(dtype)
 
 
@@ -86,12 +86,9 @@ def _output_length(length: int, factor: float) -> int:
 
 
 @lru_cache(maxsize=32)
-def zoom_matrix(n: int, m: int, order: int) -> torch.Tensor:
-    """The float64 (m, n) matrix that zooms one axis of ``n`` samples to ``m`` as scipy does."""
-    if m > 1:
-        step = (n - 1) / (m - 1)
-    else:
-        step = 1.0
+def _zoom_matrix(n: int, m: int, order: int) -> torch.Tensor:
+    """The float64 (m, n) matrix that zooms one axis of ``n`` samples to ``m`` as scipy does (cached)."""
+    step = (n - 1) / (m - 1) if m > 1 else 1.0
     coords = torch.arange(m, dtype=torch.float64) * step
     inside = (coords >= 0) & (coords <= n - 1)
     centre = coords if order % 2 else coords + 0.5
@@ -102,10 +99,10 @@ def zoom_matrix(n: int, m: int, order: int) -> torch.Tensor:
     sampling.index_put_((torch.arange(m)[:, None].expand_as(knots), _mirror(knots, n)), weights, accumulate=True)
     if order < 2:
         return sampling
-    return sampling @ torch.linalg.inv(interpolation_matrix(n, order))
+    return sampling @ torch.linalg.inv(_interpolation_matrix(n, order))
 
 
-def interpolation_matrix(n: int, order: int) -> torch.Tensor:
+def _interpolation_matrix(n: int, order: int) -> torch.Tensor:
     """``A[i, j]``: the weight of coefficient ``j`` in the mirror-extended spline at sample ``i``."""
     half = order // 2 + 1
     rows = torch.arange(n)[:, None].expand(n, 2 * half + 1)
