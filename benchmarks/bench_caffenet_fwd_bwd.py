@@ -12,6 +12,7 @@ legacy run with OpenBLAS forced onto its AVX2 kernel, Caffe at its best.
 
     .venv/bin/python benchmarks/bench_caffenet_fwd_bwd.py [--repeats 20] [--threads 1 2] [--json out.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,7 @@ import torch
 
 from parity.stacks import get_stack
 from port.atomic import atomic_write_text
-from port.caffe import Target, input_gradient, read_prototxt, write_caffemodel
+from port.caffe import Target, input_gradient, save_caffemodel
 from port.imaging import preprocess, random_start
 from port.models import CAFFENET_PROTOTXT, caffenet
 
@@ -64,23 +65,34 @@ def main() -> int:
     results = {"benchmark": "caffenet forward+backward (fc8 one-hot to data)", "repeats": args.repeats, "runs": []}
     with tempfile.TemporaryDirectory(prefix="mfv-bench-") as tmp:
         weights, input_path = Path(tmp) / "caffenet.caffemodel", Path(tmp) / "input.npy"
-        write_caffemodel(weights, read_prototxt(CAFFENET_PROTOTXT),
-                         {k: [b.numpy() for b in v] for k, v in net.caffe_params().items()})
+        save_caffemodel(net, CAFFENET_PROTOTXT, weights)
         np.save(input_path, x_np)
         for threads in args.threads:
             port_s = statistics.median(time_port(torch.from_numpy(x_np), args.repeats, args.warmup, threads))
             for label, stack in stacks.items():
-                legacy = stack.run("bench_fwd_bwd", {"repeats": args.repeats, "warmup": args.warmup,
-                                                     "target": TARGET.__dict__},
-                                   {"prototxt": CAFFENET_PROTOTXT, "weights": weights, "input": input_path},
-                                   threads=threads, timeout=1800)
+                legacy = stack.run(
+                    "bench_fwd_bwd",
+                    {"repeats": args.repeats, "warmup": args.warmup, "target": TARGET.__dict__},
+                    {"prototxt": CAFFENET_PROTOTXT, "weights": weights, "input": input_path},
+                    threads=threads,
+                    timeout=1800,
+                )
                 legacy_s = statistics.median(legacy.manifest["job"]["seconds"])
                 corename = legacy.manifest["environment"]["blas"]["openblas"].get("corename")
-                results["runs"].append({"threads": threads, "legacy": label, "openblas_core": corename,
-                                        "legacy_median_s": legacy_s, "port_median_s": port_s,
-                                        "legacy_over_port": legacy_s / port_s})
-                print(f"threads={threads}: legacy Caffe ({label}, OpenBLAS {corename}) {legacy_s * 1e3:.1f} ms, "
-                      f"port {port_s * 1e3:.1f} ms, ratio legacy/port = {legacy_s / port_s:.2f}x")
+                results["runs"].append(
+                    {
+                        "threads": threads,
+                        "legacy": label,
+                        "openblas_core": corename,
+                        "legacy_median_s": legacy_s,
+                        "port_median_s": port_s,
+                        "legacy_over_port": legacy_s / port_s,
+                    }
+                )
+                print(
+                    f"threads={threads}: legacy Caffe ({label}, OpenBLAS {corename}) {legacy_s * 1e3:.1f} ms, "
+                    f"port {port_s * 1e3:.1f} ms, ratio legacy/port = {legacy_s / port_s:.2f}x"
+                )
     if args.json:
         atomic_write_text(args.json, json.dumps(results, indent=1))
     return 0

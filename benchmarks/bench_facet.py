@@ -8,6 +8,7 @@ faster).  The port's ops are named by ``--ops``.
 
     .venv/bin/python benchmarks/bench_facet.py [--threads 2] [--ops reference] [--json out.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,7 @@ import torch
 from parity.reference import run_reference
 from parity.stacks import get_stack
 from port.atomic import atomic_write_text
-from port.caffe import Target, read_prototxt, write_caffemodel
+from port.caffe import Target, save_caffemodel
 from port.mfv.backends import ReferenceOps
 from port.mfv.loop import MFVConfig, run_mfv
 from port.mfv.presets import preset
@@ -43,26 +44,39 @@ def main() -> int:
     net = caffenet(seed=0)
     config = MFVConfig(Target("fc8", 945), preset("mean", iterations_scale=args.iterations_scale))
     stack = get_stack(args.stack)
-    results = {"benchmark": "one MFV facet, mean preset", "iterations": sum(o.iter_n for o in config.octaves),
-               "ops": args.ops, "runs": []}
+    results = {
+        "benchmark": "one MFV facet, mean preset",
+        "iterations": sum(o.iter_n for o in config.octaves),
+        "ops": args.ops,
+        "runs": [],
+    }
     with tempfile.TemporaryDirectory(prefix="mfv-bench-") as tmp:
         weights = Path(tmp) / "caffenet.caffemodel"
-        write_caffemodel(weights, read_prototxt(CAFFENET_PROTOTXT),
-                         {k: [b.numpy() for b in v] for k, v in net.caffe_params().items()})
+        save_caffemodel(net, CAFFENET_PROTOTXT, weights)
         for threads in args.threads:
             torch.set_num_threads(threads)
             began = time.perf_counter()
             run_mfv(net, config, [1], ops=OPS[args.ops](), progress=False)
             port_s = time.perf_counter() - began
             began = time.perf_counter()
-            _, _, manifest = run_reference(stack, CAFFENET_PROTOTXT, weights, config, 1, None, name="fc8",
-                                           threads=threads)
+            _, _, manifest = run_reference(
+                stack, CAFFENET_PROTOTXT, weights, config, 1, None, name="fc8", threads=threads
+            )
             legacy_total = time.perf_counter() - began
             legacy_s = manifest["wall_seconds"]["job"]
-            results["runs"].append({"threads": threads, "port_s": port_s, "legacy_job_s": legacy_s,
-                                    "legacy_with_process_s": legacy_total, "legacy_over_port": legacy_s / port_s})
-            print(f"threads={threads}: legacy pycaffe {legacy_s:.1f} s (job; {legacy_total:.1f} s with process start), "
-                  f"port ({args.ops} ops) {port_s:.1f} s, ratio legacy/port = {legacy_s / port_s:.2f}x")
+            results["runs"].append(
+                {
+                    "threads": threads,
+                    "port_s": port_s,
+                    "legacy_job_s": legacy_s,
+                    "legacy_with_process_s": legacy_total,
+                    "legacy_over_port": legacy_s / port_s,
+                }
+            )
+            print(
+                f"threads={threads}: legacy pycaffe {legacy_s:.1f} s (job; {legacy_total:.1f} s with process start), "
+                f"port ({args.ops} ops) {port_s:.1f} s, ratio legacy/port = {legacy_s / port_s:.2f}x"
+            )
     if args.json:
         atomic_write_text(args.json, json.dumps(results, indent=1))
     return 0

@@ -12,6 +12,7 @@ those (``ru_maxrss`` follows the reset mark, so it cannot give it alone).
 
     .venv/bin/python benchmarks/bench_facets.py [--images 1300] [--layer fc7] [--k 10] [--m 15] [--json out.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -82,13 +83,22 @@ def timed(stages: list[dict[str, Any]], name: str, fn: Callable[[], Any]) -> Any
     traced_peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     peak = _status_mib("VmHWM") if resettable else None
-    stages.append({"stage": name, "seconds": round(seconds, 3), "traced_peak_mib": round(traced_peak, 1),
-                   "rss_before_mib": rss_before and round(rss_before, 1),
-                   "peak_rss_mib": round(peak if peak is not None else max_rss_mib(), 1),
-                   "peak_rss_source": "VmHWM of the stage" if peak is not None else "ru_maxrss so far"})
-    print(f"{name:>15}: {seconds:8.2f} s   traced peak {traced_peak:7.1f} MiB   "
-          f"RSS {rss_before or float('nan'):7.1f} -> peak {stages[-1]['peak_rss_mib']:7.1f} MiB "
-          f"({stages[-1]['peak_rss_source']})", flush=True)
+    stages.append(
+        {
+            "stage": name,
+            "seconds": round(seconds, 3),
+            "traced_peak_mib": round(traced_peak, 1),
+            "rss_before_mib": rss_before and round(rss_before, 1),
+            "peak_rss_mib": round(peak if peak is not None else max_rss_mib(), 1),
+            "peak_rss_source": "VmHWM of the stage" if peak is not None else "ru_maxrss so far",
+        }
+    )
+    print(
+        f"{name:>15}: {seconds:8.2f} s   traced peak {traced_peak:7.1f} MiB   "
+        f"RSS {rss_before or float('nan'):7.1f} -> peak {stages[-1]['peak_rss_mib']:7.1f} MiB "
+        f"({stages[-1]['peak_rss_source']})",
+        flush=True,
+    )
     return result
 
 
@@ -117,20 +127,33 @@ def main() -> int:
         codes = timed(stages, "codes", lambda: compute_codes(net, list_images(folder), args.layer, args.batch_size))
         reduced = timed(stages, "PCA", lambda: reduce_pca(codes.values))
         embedding = timed(stages, "t-SNE", lambda: embed_tsne(reduced, args.seed))
-        clustering = timed(stages, "k-means+nearest", lambda: cluster_embedding(embedding, args.k, args.m, args.seed,
-                                                                          reduced.shape[1]))
+        clustering = timed(
+            stages, "k-means+nearest", lambda: cluster_embedding(embedding, args.k, args.m, args.seed, reduced.shape[1])
+        )
         run = describe_run(net, folder, args.layer, args.k, args.m, args.seed, args.batch_size)
         timed(stages, "outputs", lambda: write_facets_dir(out, codes, clustering, run, progress=False))
         total = time.perf_counter() - start
-    figures = {"benchmark": "facets: codes + PCA + t-SNE + k-means + outputs", "images": args.images,
-               "size": args.size, "layer": args.layer, "k": args.k, "m": args.m, "batch_size": args.batch_size,
-               "torch_threads": run.torch_threads, "versions": run.versions,
-               "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-               "load_average_at_start": load_at_start,
-               "stages": stages, "total_seconds": round(total, 3),
-               "peak_rss_mib": max(max_rss_mib(), *(stage["peak_rss_mib"] for stage in stages))}
-    print(f"{'total':>15}: {total:8.2f} s   peak RSS {figures['peak_rss_mib']:.1f} MiB (interpreter, libraries and net "
-          f"included)")
+    figures = {
+        "benchmark": "facets: codes + PCA + t-SNE + k-means + outputs",
+        "images": args.images,
+        "size": args.size,
+        "layer": args.layer,
+        "k": args.k,
+        "m": args.m,
+        "batch_size": args.batch_size,
+        "torch_threads": run.torch_threads,
+        "versions": run.versions,
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "load_average_at_start": load_at_start,
+        "stages": stages,
+        "total_seconds": round(total, 3),
+        "peak_rss_mib": max(max_rss_mib(), *(stage["peak_rss_mib"] for stage in stages)),
+    }
+    print(
+        f"{'total':>15}: {total:8.2f} s   peak RSS {figures['peak_rss_mib']:.1f} MiB (interpreter, libraries and net "
+        f"included)"
+    )
     if args.json:
         atomic_write_text(args.json, json.dumps(figures, indent=1, sort_keys=True) + "\n")
     return 0

@@ -15,6 +15,7 @@ does, and MFV's legacy stack).
 
     .venv/bin/python benchmarks/bench_ops.py [--repeats 5] [--threads 1 2] [--json out.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,12 +57,28 @@ def reference_tv(image: np.ndarray, weight: float) -> np.ndarray:
 
 
 def machine() -> dict:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() \
+    model = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
         else platform.processor()
-    return {"cpu": model, "cpu_count": os.cpu_count(), "platform": platform.platform(),
-            "load_average": list(os.getloadavg()), "torch": torch.__version__, "numpy": np.__version__,
-            "scipy": scipy.__version__, "scikit-image": skimage.__version__}
+    )
+    return {
+        "cpu": model,
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "load_average": list(os.getloadavg()),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-image": skimage.__version__,
+    }
 
 
 def tv_rows(rng: np.random.RandomState, repeats: int) -> list[dict]:
@@ -70,16 +87,27 @@ def tv_rows(rng: np.random.RandomState, repeats: int) -> list[dict]:
     for weight in (0.4, 2.0):
         for dtype in (np.float64, np.float32):
             data = image.astype(dtype)
-            reference = median_seconds(lambda: reference_tv(data, weight), repeats)
-            port = median_seconds(lambda: tv_bregman(data, weight), repeats)
+            reference = median_seconds(lambda data=data, weight=weight: reference_tv(data, weight), repeats)
+            port = median_seconds(lambda data=data, weight=weight: tv_bregman(data, weight), repeats)
             count = int(tv_bregman(data, weight, return_iterations=True).iterations)
-            rows.append({"case": f"tv_bregman {SIZE}x{SIZE}x3 {np.dtype(dtype).name}, w={weight:g}, joint",
-                         "reference_s": reference, "port_s": port, "port_iterations": count})
+            rows.append(
+                {
+                    "case": f"tv_bregman {SIZE}x{SIZE}x3 {np.dtype(dtype).name}, w={weight:g}, joint",
+                    "reference_s": reference,
+                    "port_s": port,
+                    "port_iterations": count,
+                }
+            )
     stack = np.clip(rng.normal(175.0, 8.0, (len(BATCH_WEIGHTS), SIZE, SIZE, 3)), 0.0, 255.0)
     reference = median_seconds(lambda: [reference_tv(im, w) for im, w in zip(stack, BATCH_WEIGHTS)], repeats)
     port = median_seconds(lambda: tv_bregman(stack, BATCH_WEIGHTS, batch=True), repeats)
-    rows.append({"case": f"tv_bregman batch of {len(stack)} (w 0.01..2) vs {len(stack)} scikit-image calls",
-                 "reference_s": reference, "port_s": port})
+    rows.append(
+        {
+            "case": f"tv_bregman batch of {len(stack)} (w 0.01..2) vs {len(stack)} scikit-image calls",
+            "reference_s": reference,
+            "port_s": port,
+        }
+    )
     return rows
 
 
@@ -88,25 +116,39 @@ def zoom_rows(rng: np.random.RandomState, repeats: int) -> list[dict]:
     batch = torch.from_numpy(x)[None]
     rows = []
     for factor in (1.2, 1.0):
-        reference = median_seconds(lambda: scipy.ndimage.zoom(x, (1, factor, factor)), repeats)
-        port = median_seconds(lambda: zoom(batch, factor), repeats)
-        rows.append({"case": f"zoom (3, {SIZE}, {SIZE}) float32 x{factor:g}, cubic"
-                             + (" (scipy: returns a copy)" if factor == 1.0 else ""),
-                     "reference_s": reference, "port_s": port})
+        reference = median_seconds(lambda factor=factor: scipy.ndimage.zoom(x, (1, factor, factor)), repeats)
+        port = median_seconds(lambda factor=factor: zoom(batch, factor), repeats)
+        rows.append(
+            {
+                "case": f"zoom (3, {SIZE}, {SIZE}) float32 x{factor:g}, cubic"
+                + (" (scipy: returns a copy)" if factor == 1.0 else ""),
+                "reference_s": reference,
+                "port_s": port,
+            }
+        )
     return rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--threads", type=int, nargs="+", default=[torch.get_num_threads()],
-                        help="torch intra-op thread counts to run (default: torch's current one)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        nargs="+",
+        default=[torch.get_num_threads()],
+        help="torch intra-op thread counts to run (default: torch's current one)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
-    results = {"benchmark": "port.ops vs scipy / scikit-image", "repeats": args.repeats, "machine": machine(),
-               "runs": []}
+    results = {
+        "benchmark": "port.ops vs scipy / scikit-image",
+        "repeats": args.repeats,
+        "machine": machine(),
+        "runs": [],
+    }
     print(", ".join(f"{k} {v}" for k, v in results["machine"].items()))
     for threads in args.threads:
         torch.set_num_threads(threads)
@@ -114,8 +156,10 @@ def main() -> int:
         rows = tv_rows(rng, args.repeats) + zoom_rows(rng, args.repeats)
         for row in rows:
             row.update(torch_threads=threads, reference_over_port=row["reference_s"] / row["port_s"])
-            print(f"torch threads {threads}: {row['case']}: reference {row['reference_s'] * 1e3:.1f} ms, "
-                  f"port {row['port_s'] * 1e3:.1f} ms, ratio reference/port = {row['reference_over_port']:.2f}x")
+            print(
+                f"torch threads {threads}: {row['case']}: reference {row['reference_s'] * 1e3:.1f} ms, "
+                f"port {row['port_s'] * 1e3:.1f} ms, ratio reference/port = {row['reference_over_port']:.2f}x"
+            )
         results["runs"] += rows
     results["machine"]["load_average_after"] = list(os.getloadavg())
     if args.json:

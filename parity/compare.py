@@ -1,4 +1,5 @@
 """Error figures between a legacy (reference) array and a port array."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -48,11 +49,20 @@ def figures(legacy: np.ndarray, port: np.ndarray, name: str = "array") -> Figure
         max_rel = max_abs / legacy_max
     else:
         max_rel = 0.0 if max_abs == 0 else float("inf")
-    return Figures(max_abs, max_rel, float(diff.mean()) if diff.size else 0.0, legacy_max, tuple(legacy.shape),
-                   int(ref.size - finite_ref.size))
+    return Figures(
+        max_abs,
+        max_rel,
+        float(diff.mean()) if diff.size else 0.0,
+        legacy_max,
+        tuple(legacy.shape),
+        int(ref.size - finite_ref.size),
+    )
 
 
 def bitwise_equal(legacy: np.ndarray, port: np.ndarray) -> bool:
     """Same shape, same dtype size and the same bytes (NaN payloads included)."""
-    return (legacy.shape == port.shape and legacy.dtype.itemsize == port.dtype.itemsize
-            and np.ascontiguousarray(legacy).tobytes() == np.ascontiguousarray(port).tobytes())
+    return (
+        legacy.shape == port.shape
+        and legacy.dtype.itemsize == port.dtype.itemsize
+        and np.ascontiguousarray(legacy).tobytes() == np.ascontiguousarray(port).tobytes()
+    )

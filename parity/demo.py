@@ -5,6 +5,7 @@ can be downloaded; the output says so), the MFV loop starts from its own
 random image, and the real Caffe runs beside the port.  One directory with
 three reports and an index page; nothing is opened.
 """
+
 from __future__ import annotations
 
 import html
@@ -18,7 +19,7 @@ from parity.run_report import render as render_run
 from parity.runs import RunSetup, run_parity
 from parity.stacks import LegacyStack
 from port.atomic import atomic_directory
-from port.caffe import Target, read_prototxt, write_caffemodel
+from port.caffe import Target, save_caffemodel
 from port.imaging import random_start
 from port.mfv.loop import MFVConfig
 from port.mfv.presets import preset
@@ -28,18 +29,21 @@ UNIT = 945
 RUN_SEED = 1
 
 
-def run_demo(out: Path, stack: LegacyStack, *, seed: int = 0, threads: int = 1, quick: bool = False) -> tuple[bool, Path]:
+def run_demo(
+    out: Path, stack: LegacyStack, *, seed: int = 0, threads: int = 1, quick: bool = False
+) -> tuple[bool, Path]:
     """Write the demo's reports into ``out`` (atomically); return (all passed, index page)."""
-    print(f"mfv demo: CaffeNet with GENERATED deterministic random weights (seed {seed}) - not pretrained, no "
-          f"download; unit {UNIT}, MFV mean preset{' shortened to a tenth (--quick)' if quick else ''}, random start "
-          f"(seed {RUN_SEED}); legacy reference: real Caffe on {stack.name}")
+    print(
+        f"mfv demo: CaffeNet with GENERATED deterministic random weights (seed {seed}) - not pretrained, no "
+        f"download; unit {UNIT}, MFV mean preset{' shortened to a tenth (--quick)' if quick else ''}, random start "
+        f"(seed {RUN_SEED}); legacy reference: real Caffe on {stack.name}"
+    )
     net = caffenet(seed=seed)
     config = MFVConfig(Target("fc8", UNIT), preset("mean", iterations_scale=0.1 if quick else None))
     rows = []
     with tempfile.TemporaryDirectory(prefix="mfv-demo-") as tmp, atomic_directory(out) as partial:
         weights = Path(tmp) / f"caffenet-random-seed{seed}.caffemodel"
-        write_caffemodel(weights, read_prototxt(CAFFENET_PROTOTXT),
-                         {k: [b.numpy() for b in v] for k, v in net.caffe_params().items()})
+        save_caffemodel(net, CAFFENET_PROTOTXT, weights)
         print("[1/3] layers: weights, every blob forward, every diff backward")
         report = run_layers_parity(CAFFENET_PROTOTXT, weights, stack, seed=seed, threads=threads)
         write_report(partial / "layers", report, render_layers(report))
@@ -47,16 +51,27 @@ def run_demo(out: Path, stack: LegacyStack, *, seed: int = 0, threads: int = 1, 
         setup = RunSetup(net, CAFFENET_PROTOTXT, weights, config, RUN_SEED, None, None, "fc8")
         start = random_start(RUN_SEED)
         for k, mode in enumerate(("lockstep", "free"), start=2):
-            print(f"[{k}/3] {mode}: " + ("both stacks step the same crop at every iteration" if mode == "lockstep"
-                                         else "whole runs on both stacks, legacy with 1 and 2 BLAS threads"))
+            print(
+                f"[{k}/3] {mode}: "
+                + (
+                    "both stacks step the same crop at every iteration"
+                    if mode == "lockstep"
+                    else "whole runs on both stacks, legacy with 1 and 2 BLAS threads"
+                )
+            )
             report, images = run_parity(setup, stack, mode=mode, threads=threads)
             write_report(partial / mode, report, render_run(report, {"start": start, **images}))
             rows.append((f"{mode} (level {4 if mode == 'lockstep' else 5})", mode, report["verdict"]))
         for _, _, verdict in rows:
             print(verdict["summary"])
-        index = [table(["report", "verdict"], [[f"{title}", v["summary"]] for title, _, v in rows],
-                       ["pass" if v["pass"] else "fail" for _, _, v in rows]),
-                 "<ul>" + "".join(f"<li><a href='{d}/report.html'>{html.escape(t)}</a></li>" for t, d, _ in rows) + "</ul>",
-                 "<p>Weights are generated deterministic random numbers, not a trained CaffeNet.</p>"]
+        index = [
+            table(
+                ["report", "verdict"],
+                [[f"{title}", v["summary"]] for title, _, v in rows],
+                ["pass" if v["pass"] else "fail" for _, _, v in rows],
+            ),
+            "<ul>" + "".join(f"<li><a href='{d}/report.html'>{html.escape(t)}</a></li>" for t, d, _ in rows) + "</ul>",
+            "<p>Weights are generated deterministic random numbers, not a trained CaffeNet.</p>",
+        ]
         (partial / "index.html").write_text(page("mfv demo: CaffeNet, port vs Caffe", index))
     return all(v["pass"] for _, _, v in rows), out / "index.html"

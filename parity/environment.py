@@ -1,4 +1,5 @@
 """Level 0: the port side's environment manifest (the legacy side writes its own)."""
+
 from __future__ import annotations
 
 import hashlib

@@ -6,6 +6,7 @@ legacy reference (1 BLAS thread) is set beside the reference's distance from
 itself with 2 BLAS threads - the noise floor.  A port is as faithful as it
 can be when it is no further from legacy than legacy is from legacy.
 """
+
 from __future__ import annotations
 
 import math
@@ -26,8 +27,12 @@ class ImageFigures:
     shape: tuple[int, ...]
 
     def as_dict(self) -> dict:
-        return {"max_abs": self.max_abs, "within_one": self.within_one, "psnr_db": self.psnr_db,
-                "shape": list(self.shape)}
+        return {
+            "max_abs": self.max_abs,
+            "within_one": self.within_one,
+            "psnr_db": self.psnr_db,
+            "shape": list(self.shape),
+        }
 
 
 def image_figures(reference: np.ndarray, other: np.ndarray) -> ImageFigures:
@@ -38,7 +43,7 @@ def image_figures(reference: np.ndarray, other: np.ndarray) -> ImageFigures:
     diff = np.where(np.isfinite(diff), diff, np.inf)
     finite = diff[np.isfinite(diff)]
     mse = float(np.mean(np.square(diff))) if finite.size == diff.size else float("inf")
-    psnr = float("inf") if mse == 0 else (10 * math.log10(255.0 ** 2 / mse) if math.isfinite(mse) else float("-inf"))
+    psnr = float("inf") if mse == 0 else (10 * math.log10(255.0**2 / mse) if math.isfinite(mse) else float("-inf"))
     return ImageFigures(float(diff.max()), float(np.mean(diff <= 1.0)), psnr, tuple(reference.shape))
 
 
@@ -60,10 +65,16 @@ def first_divergence(reference: MFVRun, other: MFVRun, threshold: float) -> int 
 def trace_agreement(reference: MFVRun, other: MFVRun) -> dict:
     """Offsets and schedules must match at every iteration: the same seed draws the same crops."""
     rows = list(zip(reference.trace, other.trace))
-    mismatched = [a.iteration for a, b in rows
-                  if (a.ox, a.oy, a.step_size, a.denoise_weight, a.layer) != (b.ox, b.oy, b.step_size, b.denoise_weight, b.layer)]
-    return {"iterations": [len(reference.trace), len(other.trace)], "offsets_and_schedules_identical":
-            not mismatched and len(reference.trace) == len(other.trace), "first_mismatch": mismatched[0] if mismatched else None}
+    mismatched = [
+        a.iteration
+        for a, b in rows
+        if (a.ox, a.oy, a.step_size, a.denoise_weight, a.layer) != (b.ox, b.oy, b.step_size, b.denoise_weight, b.layer)
+    ]
+    return {
+        "iterations": [len(reference.trace), len(other.trace)],
+        "offsets_and_schedules_identical": not mismatched and len(reference.trace) == len(other.trace),
+        "first_mismatch": mismatched[0] if mismatched else None,
+    }
 
 
 def within_floor(port: ImageFigures, floor: ImageFigures, psnr_margin_db: float, within_one_margin: float) -> bool:

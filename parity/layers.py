@@ -11,6 +11,7 @@ A backward difference above tolerance is attributed to max-pool near-ties
 when the port, made to follow Caffe's argmax in the tied windows (its masks),
 comes back within tolerance; otherwise it is a failure.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -100,8 +101,14 @@ def compare_weights(net: CaffeNetwork, dump: LayersDump) -> list[dict]:
     for layer, blobs in net.caffe_params().items():
         for i, blob in enumerate(blobs):
             legacy = dump.param(layer, i)
-            rows.append({"layer": layer, "blob": i, "shape": list(blob.shape),
-                         "bitwise_equal": bitwise_equal(legacy.reshape(tuple(blob.shape)), _np(blob))})
+            rows.append(
+                {
+                    "layer": layer,
+                    "blob": i,
+                    "shape": list(blob.shape),
+                    "bitwise_equal": bitwise_equal(legacy.reshape(tuple(blob.shape)), _np(blob)),
+                }
+            )
     return rows
 
 
@@ -118,8 +125,9 @@ def local_forward(net: CaffeNetwork, dump: LayersDump, name: str) -> torch.Tenso
     return env[name]
 
 
-def compare_forward(net: CaffeNetwork, port_blobs: dict[str, torch.Tensor], dump: LayersDump,
-                    tol: Tolerances) -> list[BlobRow]:
+def compare_forward(
+    net: CaffeNetwork, port_blobs: dict[str, torch.Tensor], dump: LayersDump, tol: Tolerances
+) -> list[BlobRow]:
     rows = []
     for name in dump.blob_names():
         legacy = dump.blob(name)
@@ -137,15 +145,23 @@ def find_all_ties(net: CaffeNetwork, trace_blobs: dict, argmax: dict, dump: Laye
         if step.name not in argmax:
             continue
         bottom = step.bottoms[0]
-        ties = find_ties(step.name, _np(trace_blobs[bottom]), dump.blob(bottom), _np(argmax[step.name]),
-                         dump.mask(step.name))
+        ties = find_ties(
+            step.name, _np(trace_blobs[bottom]), dump.blob(bottom), _np(argmax[step.name]), dump.mask(step.name)
+        )
         pooled = dump.blob(step.tops[0])
         result[step.name] = {"windows": int(pooled.size), "positive_windows": positive_windows(pooled), "ties": ties}
     return result
 
 
-def compare_backward(net: CaffeNetwork, x: torch.Tensor, target: Target, index: int, dump: LayersDump,
-                     tol: Tolerances, ties: Sequence[PoolTie]) -> list[BlobRow]:
+def compare_backward(
+    net: CaffeNetwork,
+    x: torch.Tensor,
+    target: Target,
+    index: int,
+    dump: LayersDump,
+    tol: Tolerances,
+    ties: Sequence[PoolTie],
+) -> list[BlobRow]:
     """Rows for one target; a failing blob is re-checked with Caffe's pool argmax when ties exist."""
     port = one_hot_diffs(net, x, target)
     forced = None
@@ -166,9 +182,17 @@ def compare_backward(net: CaffeNetwork, x: torch.Tensor, target: Target, index: 
     return rows
 
 
-def run_layers_parity(prototxt: str | Path, weights: str | Path, stack: LegacyStack, *,
-                      image: str | Path | None = None, targets: Sequence[Target] | None = None,
-                      seed: int = 0, threads: int = 1, tolerances: Tolerances | None = None) -> dict:
+def run_layers_parity(
+    prototxt: str | Path,
+    weights: str | Path,
+    stack: LegacyStack,
+    *,
+    image: str | Path | None = None,
+    targets: Sequence[Target] | None = None,
+    seed: int = 0,
+    threads: int = 1,
+    tolerances: Tolerances | None = None,
+) -> dict:
     """Run levels 0-2 on both stacks and return the report (a JSON-ready dict)."""
     tol = tolerances or Tolerances.load()
     net = load_net(prototxt, weights)
@@ -177,9 +201,12 @@ def run_layers_parity(prototxt: str | Path, weights: str | Path, stack: LegacySt
     with tempfile.TemporaryDirectory(prefix="mfv-layers-") as tmp:
         input_path = Path(tmp) / "input.npy"
         np.save(input_path, x_np)
-        result = stack.run("layers", {"targets": [t.__dict__ for t in targets], "pool_masks": True},
-                           {"prototxt": Path(prototxt), "weights": Path(weights), "input": input_path},
-                           threads=threads)
+        result = stack.run(
+            "layers",
+            {"targets": [t.__dict__ for t in targets], "pool_masks": True},
+            {"prototxt": Path(prototxt), "weights": Path(weights), "input": input_path},
+            threads=threads,
+        )
     dump = LayersDump(result)
     x = torch.from_numpy(x_np)
     with torch.no_grad():
@@ -193,34 +220,49 @@ def run_layers_parity(prototxt: str | Path, weights: str | Path, stack: LegacySt
         "kind": "layers",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "inputs": {
-            "prototxt": file_digest(prototxt), "weights": file_digest(weights), "input": input_note,
+            "prototxt": file_digest(prototxt),
+            "weights": file_digest(weights),
+            "input": input_note,
             "image": None if image is None else file_digest(image),
-            "targets": [str(t) for t in targets], "legacy_stack": stack.name, "legacy_blas_threads": threads,
+            "targets": [str(t) for t in targets],
+            "legacy_stack": stack.name,
+            "legacy_blas_threads": threads,
         },
         "tolerances": {"source": tol.source, "table": tol.table},
         "environment": {"port": port_manifest(), "legacy": result.manifest},
         "weights": {"bitwise_equal": all(r["bitwise_equal"] for r in weight_rows), "blobs": weight_rows},
         "forward": [r.as_dict() for r in forward_rows],
-        "pool_ties": {layer: {**entry, "ties": [t.as_dict() for t in entry["ties"]]}
-                      for layer, entry in tie_table.items()},
+        "pool_ties": {
+            layer: {**entry, "ties": [t.as_dict() for t in entry["ties"]]} for layer, entry in tie_table.items()
+        },
         "backward": [{"target": t, "blobs": [r.as_dict() for r in rows]} for t, rows in backward_rows.items()],
         "verdict": verdict(weight_rows, forward_rows, backward_rows, len(ties)),
     }
 
 
-def verdict(weight_rows: list[dict], forward_rows: list[BlobRow], backward_rows: dict[str, list[BlobRow]],
-            n_ties: int) -> dict:
+def verdict(
+    weight_rows: list[dict], forward_rows: list[BlobRow], backward_rows: dict[str, list[BlobRow]], n_ties: int
+) -> dict:
     """Pass/fail, every failure in words, and a one-line summary."""
     weights_equal = all(r["bitwise_equal"] for r in weight_rows)
     failures = [f"weights {r['layer']}[{r['blob']}] not bitwise equal" for r in weight_rows if not r["bitwise_equal"]]
-    failures += [f"forward {r.blob}: max_rel {r.figures.max_rel:.3g} > {r.tolerance:g}"
-                 for r in forward_rows if r.verdict == FAIL]
-    failures += [f"backward {t} {r.blob}: max_rel {r.figures.max_rel:.3g} > {r.tolerance:g}"
-                 for t, rows in backward_rows.items() for r in rows if r.verdict == FAIL]
+    failures += [
+        f"forward {r.blob}: max_rel {r.figures.max_rel:.3g} > {r.tolerance:g}"
+        for r in forward_rows
+        if r.verdict == FAIL
+    ]
+    failures += [
+        f"backward {t} {r.blob}: max_rel {r.figures.max_rel:.3g} > {r.tolerance:g}"
+        for t, rows in backward_rows.items()
+        for r in rows
+        if r.verdict == FAIL
+    ]
     explained = sum(r.verdict == POOL_TIE for rows in backward_rows.values() for r in rows)
     forward_ok = sum(r.verdict == PASS for r in forward_rows)
-    summary = (f"{'FAIL' if failures else 'PASS'}: weights bitwise {'equal' if weights_equal else 'DIFFERENT'}, "
-               f"{forward_ok}/{len(forward_rows)} blobs forward within tolerance, {len(backward_rows)} backward "
-               f"targets; {n_ties} max-pool near-tie window(s), explaining {explained} out-of-tolerance diff(s); "
-               f"{len(failures)} failure(s)")
+    summary = (
+        f"{'FAIL' if failures else 'PASS'}: weights bitwise {'equal' if weights_equal else 'DIFFERENT'}, "
+        f"{forward_ok}/{len(forward_rows)} blobs forward within tolerance, {len(backward_rows)} backward "
+        f"targets; {n_ties} max-pool near-tie window(s), explaining {explained} out-of-tolerance diff(s); "
+        f"{len(failures)} failure(s)"
+    )
     return {"pass": not failures, "failures": failures, "summary": summary}

@@ -1,4 +1,5 @@
 """HTML for the layers parity report (levels 0-2)."""
+
 from __future__ import annotations
 
 import html
@@ -22,8 +23,11 @@ def error_plot(report: dict) -> str:
         xs = [position[r["blob"]] for r in rows if r["blob"] in position]
         ys = [max(r["max_rel"], FLOOR) for r in rows if r["blob"] in position]
         ax.plot(xs, ys, marker="o", ms=3, lw=1, label=label)
-        forced = [(position[r["blob"]], max(r["max_rel_with_legacy_argmax"], FLOOR))
-                  for r in rows if "max_rel_with_legacy_argmax" in r and r["blob"] in position]
+        forced = [
+            (position[r["blob"]], max(r["max_rel_with_legacy_argmax"], FLOOR))
+            for r in rows
+            if "max_rel_with_legacy_argmax" in r and r["blob"] in position
+        ]
         if forced:
             ax.scatter(*zip(*forced), marker="x", s=40, color="black", zorder=5)
     tolerances = sorted({r["tolerance"] for _, rows in series for r in rows})
@@ -39,28 +43,71 @@ def error_plot(report: dict) -> str:
 
 
 def _blob_table(rows: list[dict]) -> str:
-    extra = ("local max rel", "local_max_rel") if any("local_max_rel" in r for r in rows) else \
-        ("max rel, Caffe argmax", "max_rel_with_legacy_argmax")
+    extra = (
+        ("local max rel", "local_max_rel")
+        if any("local_max_rel" in r for r in rows)
+        else ("max rel, Caffe argmax", "max_rel_with_legacy_argmax")
+    )
     headers = ["blob", "shape", "max abs", "max rel", "mean abs", "tolerance", "verdict", extra[0]]
-    cells = [[r["blob"], "x".join(map(str, r["shape"])), r["max_abs"], r["max_rel"], r["mean_abs"],
-              r["tolerance"], r["verdict"], r.get(extra[1], "")] for r in rows]
+    cells = [
+        [
+            r["blob"],
+            "x".join(map(str, r["shape"])),
+            r["max_abs"],
+            r["max_rel"],
+            r["mean_abs"],
+            r["tolerance"],
+            r["verdict"],
+            r.get(extra[1], ""),
+        ]
+        for r in rows
+    ]
     return table(headers, cells, [r["verdict"] for r in rows])
 
 
 def _ties_section(report: dict) -> str:
-    parts = ["<h2>Max-pool near-ties</h2><p>Windows where Caffe's mask and the port's argmax differ, with "
-             "each stack's pooling input at both picks: in a near-tie each stack's larger value is its own "
-             "pick and the values agree to rounding.</p>"]
+    parts = [
+        "<h2>Max-pool near-ties</h2><p>Windows where Caffe's mask and the port's argmax differ, with "
+        "each stack's pooling input at both picks: in a near-tie each stack's larger value is its own "
+        "pick and the values agree to rounding.</p>"
+    ]
     summary = [[layer, e["windows"], e["positive_windows"], len(e["ties"])] for layer, e in report["pool_ties"].items()]
     parts.append(table(["layer", "windows", "positive windows", "tied windows"], summary))
     ties = [t for e in report["pool_ties"].values() for t in e["ties"]]
     if ties:
-        rows = [[t["layer"], t["n"], t["channel"], t["row"], t["col"], t["port_index"], t["legacy_index"],
-                 *(f"{v:.9g}" for v in (*t["port_values"], *t["legacy_values"])), t["relative_gap"]]
-                for t in ties[:TIE_ROWS_SHOWN]]
-        parts.append(table(["layer", "n", "channel", "row", "col", "port pick", "Caffe pick",
-                            "port: at port pick", "port: at Caffe pick", "Caffe: at port pick",
-                            "Caffe: at Caffe pick", "relative gap"], rows))
+        rows = [
+            [
+                t["layer"],
+                t["n"],
+                t["channel"],
+                t["row"],
+                t["col"],
+                t["port_index"],
+                t["legacy_index"],
+                *(f"{v:.9g}" for v in (*t["port_values"], *t["legacy_values"])),
+                t["relative_gap"],
+            ]
+            for t in ties[:TIE_ROWS_SHOWN]
+        ]
+        parts.append(
+            table(
+                [
+                    "layer",
+                    "n",
+                    "channel",
+                    "row",
+                    "col",
+                    "port pick",
+                    "Caffe pick",
+                    "port: at port pick",
+                    "port: at Caffe pick",
+                    "Caffe: at port pick",
+                    "Caffe: at Caffe pick",
+                    "relative gap",
+                ],
+                rows,
+            )
+        )
         if len(ties) > TIE_ROWS_SHOWN:
             parts.append(f"<p>{len(ties) - TIE_ROWS_SHOWN} more in report.json.</p>")
     return "".join(parts)
@@ -76,13 +123,17 @@ def render(report: dict) -> str:
         f"<p class='verdict {'pass' if verdict['pass'] else 'fail'}'>{html.escape(verdict['summary'])}</p>",
         f"<ul>{failures}</ul>" if failures else "",
         "<h2>Inputs</h2>",
-        table(["what", "value"], [
-            ["prototxt", f"{inputs['prototxt']['path']} (sha1 {inputs['prototxt']['sha1'][:12]})"],
-            ["weights", f"{inputs['weights']['path']} (sha1 {inputs['weights']['sha1'][:12]})"],
-            ["input", inputs["input"]], ["targets", ", ".join(inputs["targets"])],
-            ["legacy stack", f"{inputs['legacy_stack']}, {inputs['legacy_blas_threads']} BLAS thread(s)"],
-            ["tolerances", report["tolerances"]["source"]],
-        ]),
+        table(
+            ["what", "value"],
+            [
+                ["prototxt", f"{inputs['prototxt']['path']} (sha1 {inputs['prototxt']['sha1'][:12]})"],
+                ["weights", f"{inputs['weights']['path']} (sha1 {inputs['weights']['sha1'][:12]})"],
+                ["input", inputs["input"]],
+                ["targets", ", ".join(inputs["targets"])],
+                ["legacy stack", f"{inputs['legacy_stack']}, {inputs['legacy_blas_threads']} BLAS thread(s)"],
+                ["tolerances", report["tolerances"]["source"]],
+            ],
+        ),
         "<h2>Per-blob error</h2>",
         f"<img src='{error_plot(report)}' alt='per-blob error plot'>",
         "<h2>Level 1: weights</h2>",
@@ -90,11 +141,17 @@ def render(report: dict) -> str:
         f"{'all bitwise equal' if not weights_bad else f'{len(weights_bad)} differ'}.</p>",
         "<h2>Level 2: forward</h2>",
         "<p>Local max rel: the port's layers fed Caffe's values of their bottoms, "
-        "the error a layer makes itself rather than inherits.</p>", _blob_table(report["forward"]),
+        "the error a layer makes itself rather than inherits.</p>",
+        _blob_table(report["forward"]),
         _ties_section(report),
     ]
     for b in report["backward"]:
-        sections += [f"<h2>Level 2: backward from a one-hot at {html.escape(b['target'])}</h2>", _blob_table(b["blobs"])]
-    sections += ["<h2>Level 0: environments</h2>",
-                 f"<pre>{html.escape(json.dumps(report['environment'], indent=1, default=str))}</pre>"]
+        sections += [
+            f"<h2>Level 2: backward from a one-hot at {html.escape(b['target'])}</h2>",
+            _blob_table(b["blobs"]),
+        ]
+    sections += [
+        "<h2>Level 0: environments</h2>",
+        f"<pre>{html.escape(json.dumps(report['environment'], indent=1, default=str))}</pre>",
+    ]
     return page(f"Layers parity: {inputs['prototxt']['path']}", sections)

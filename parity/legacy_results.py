@@ -1,4 +1,5 @@
 """Read access to a legacy ``layers`` job's arrays (key scheme: ``legacy_caffe.probes``)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -25,6 +25,7 @@ attributed to
 
 and is a failure otherwise.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -90,8 +91,9 @@ class StepComparison:
 class LockstepObserver:
     """Feeds each zoom input and each crop to the legacy worker and compares the answers."""
 
-    def __init__(self, net: CaffeNetwork, octaves: Sequence[Octave], worker: LegacyWorker, ops: LoopOps,
-                 tol: LockstepTolerances):
+    def __init__(
+        self, net: CaffeNetwork, octaves: Sequence[Octave], worker: LegacyWorker, ops: LoopOps, tol: LockstepTolerances
+    ):
         self.net, self.octaves, self.worker, self.ops, self.tol = net, tuple(octaves), worker, ops, tol
         self.steps: list[StepComparison] = []
         self.zooms: list[dict] = []
@@ -100,33 +102,51 @@ class LockstepObserver:
         scale = self.octaves[octave_index].scale
         _, arrays = self.worker.request({"op": "zoom", "scale": scale}, {"image": before[0].cpu().numpy()})
         fig = figures(arrays["zoomed"], after[0].cpu().numpy(), f"zoom of octave {octave_index + 1}")
-        self.zooms.append({"octave": octave_index, "scale": scale, "shape": list(after.shape[2:]),
-                           "max_abs": fig.max_abs, "pass": fig.max_abs <= self.tol.zoom_abs})
+        self.zooms.append(
+            {
+                "octave": octave_index,
+                "scale": scale,
+                "shape": list(after.shape[2:]),
+                "max_abs": fig.max_abs,
+                "pass": fig.max_abs <= self.tol.zoom_abs,
+            }
+        )
 
-    def on_step(self, context: StepContext, crops: torch.Tensor, stages: StepStages,
-                records: list[StepRecord]) -> None:
+    def before_step(self, context: StepContext, crops: torch.Tensor) -> None:
+        """Send the crop first, so that Caffe steps it while the port does."""
         if crops.shape[0] != 1:
             raise ValueError("lockstep parity follows one run at a time")
-        crop = crops[:1]
-        header, legacy = self.worker.request(
+        self.worker.send(
             {"op": "step", "octave": context.octave_index, "i": context.i, "image_shape": list(context.image_shape)},
-            {"crop": crop[0].cpu().numpy()})
-        port = {name: getattr(stages, name)[0].cpu().numpy()
-                for name in ("gradient", "stepped", "clipped", "denoised")}
+            {"crop": crops[0].cpu().numpy()},
+        )
+
+    def on_step(self, context: StepContext, crops: torch.Tensor, stages: StepStages, records: list[StepRecord]) -> None:
+        crop = crops[:1]
+        header, legacy = self.worker.receive()
+        port = {name: getattr(stages, name)[0].cpu().numpy() for name in ("gradient", "stepped", "clipped", "denoised")}
         row = StepComparison(
-            context.iteration, context.octave_index, context.i, context.offsets[0], (header["ox"], header["oy"]),
-            (context.step_size, context.denoise_weight), (header["step_size"], header["denoise_weight"]),
-            (records[0].best_unit, header["best_unit"]), (records[0].target_act, header["target_act"]),
+            context.iteration,
+            context.octave_index,
+            context.i,
+            context.offsets[0],
+            (header["ox"], header["oy"]),
+            (context.step_size, context.denoise_weight),
+            (header["step_size"], header["denoise_weight"]),
+            (records[0].best_unit, header["best_unit"]),
+            (records[0].target_act, header["target_act"]),
             figures(legacy["gradient"], port["gradient"], "gradient").max_rel,
-            *(figures(legacy[k], port[k], k).max_abs for k in ("stepped", "clipped", "denoised")))
+            *(figures(legacy[k], port[k], k).max_abs for k in ("stepped", "clipped", "denoised")),
+        )
         if row.port_offsets != row.legacy_offsets or row.port_schedule != row.legacy_schedule:
             row.verdict = FAIL
         elif row.denoised_abs > self.tol.denoised_abs:
             row.verdict = self._attribute(row, context, crop, legacy)
         self.steps.append(row)
 
-    def _attribute(self, row: StepComparison, context: StepContext, crop: torch.Tensor,
-                   legacy: dict[str, np.ndarray]) -> str:
+    def _attribute(
+        self, row: StepComparison, context: StepContext, crop: torch.Tensor, legacy: dict[str, np.ndarray]
+    ) -> str:
         if row.gradient_rel > self.tol.gradient_rel:
             return self._attribute_gradient(row, context, crop, legacy)
         clipped = torch.from_numpy(legacy["clipped"])[None]
@@ -134,8 +154,9 @@ class LockstepObserver:
         row.same_denoiser_abs = figures(legacy["denoised"], again, "denoised").max_abs
         return DENOISER if row.same_denoiser_abs <= self.tol.same_denoiser_abs else FAIL
 
-    def _attribute_gradient(self, row: StepComparison, context: StepContext, crop: torch.Tensor,
-                            legacy: dict[str, np.ndarray]) -> str:
+    def _attribute_gradient(
+        self, row: StepComparison, context: StepContext, crop: torch.Tensor, legacy: dict[str, np.ndarray]
+    ) -> str:
         """Find Caffe's discrete choices that differ (pool argmax, ReLU on/off) and follow them."""
         layer = context.target.layer
         masks = {key.split("/", 1)[1]: value for key, value in legacy.items() if key.startswith("mask/")}
@@ -151,8 +172,9 @@ class LockstepObserver:
             port_out = trace.blobs[self.net.step(name).tops[0]]
             flipped = (port_out > 0) != legacy_on
             if flipped.any():
-                row.relu_flips.append({"layer": name, "units": int(flipped.sum()),
-                                       "max_abs_value": float(port_out[flipped].abs().max())})
+                row.relu_flips.append(
+                    {"layer": name, "units": int(flipped.sum()), "max_abs_value": float(port_out[flipped].abs().max())}
+                )
         forced = {name: torch.from_numpy(m.astype(np.int64)) for name, m in masks.items()}
         grad = input_gradient(self.net, crop, context.target, pool_argmax=forced, relu_active=active)
         grad = mask_margin(grad, self.octaves[context.octave_index].margin)

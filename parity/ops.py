@@ -16,6 +16,7 @@ Bregman with the weights MFV uses (0.001 to 2), all channels jointly (MFV's
 call) and per channel, float64 and float32, of an (S, S, 3) image like
 MFV's random start.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,11 +60,15 @@ class OpsTolerances:
             raise ValueError(f"tolerance table {tol.source}: the 'ops' entry is missing")
         entry = tol.table["ops"]
         try:
-            return cls({d: float(entry["max_abs"][d]) for d in DTYPES},
-                       {d: float(entry["stop_margin"][d]) for d in DTYPES}, tol.source)
+            return cls(
+                {d: float(entry["max_abs"][d]) for d in DTYPES},
+                {d: float(entry["stop_margin"][d]) for d in DTYPES},
+                tol.source,
+            )
         except (KeyError, TypeError, ValueError):
-            raise ValueError(f"tolerance table {tol.source}: 'ops' needs max_abs and stop_margin "
-                             f"for {', '.join(DTYPES)}") from None
+            raise ValueError(
+                f"tolerance table {tol.source}: 'ops' needs max_abs and stop_margin for {', '.join(DTYPES)}"
+            ) from None
 
 
 def make_inputs(seed: int, size: int) -> dict[str, np.ndarray]:
@@ -72,19 +77,36 @@ def make_inputs(seed: int, size: int) -> dict[str, np.ndarray]:
     rng = np.random.RandomState(seed)
     planes = rng.uniform(0.0, 255.0, (3, size, size))
     start = np.clip(rng.normal(175.0, 8.0, (size, size, 3)), 0.0, 255.0)
-    return {f"{name}_{dtype}": array.astype(dtype)
-            for name, array in (("zoom", planes), ("tv", start)) for dtype in DTYPES}
+    return {
+        f"{name}_{dtype}": array.astype(dtype) for name, array in (("zoom", planes), ("tv", start)) for dtype in DTYPES
+    }
 
 
 def zoom_cases() -> list[dict]:
-    return [{"input": f"zoom_{dtype}", "dtype": dtype, "factors": [1.0, factor, factor], "order": order}
-            for factor in ZOOM_FACTORS for order in ZOOM_ORDERS for dtype in DTYPES]
+    return [
+        {"input": f"zoom_{dtype}", "dtype": dtype, "factors": [1.0, factor, factor], "order": order}
+        for factor in ZOOM_FACTORS
+        for order in ZOOM_ORDERS
+        for dtype in DTYPES
+    ]
 
 
 def tv_cases(weights: tuple[float, ...]) -> list[dict]:
-    return [{"input": f"tv_{dtype}", "dtype": dtype, "weight": weight, "per_channel": mode == "per_channel",
-             "isotropic": True, "max_iter": TV_MAX_ITER, "eps": TV_EPS, "iterations": True}
-            for mode in TV_MODES for weight in weights for dtype in DTYPES]
+    return [
+        {
+            "input": f"tv_{dtype}",
+            "dtype": dtype,
+            "weight": weight,
+            "per_channel": mode == "per_channel",
+            "isotropic": True,
+            "max_iter": TV_MAX_ITER,
+            "eps": TV_EPS,
+            "iterations": True,
+        }
+        for mode in TV_MODES
+        for weight in weights
+        for dtype in DTYPES
+    ]
 
 
 def _pair(a: np.ndarray | None, b: np.ndarray | None, name: str) -> dict | None:
@@ -104,18 +126,30 @@ def zoom_rows(inputs: dict[str, np.ndarray], modern: dict, legacy: dict, tol: Op
         factor, dtype = case["factors"][1], case["dtype"]
         port = zoom(torch.from_numpy(inputs[case["input"]])[None], factor, case["order"])[0].numpy()
         ours, theirs = modern.get(f"zoom/{k}"), legacy.get(f"zoom/{k}")
-        pairs = {"port_vs_modern": _pair(port, ours, "zoom"), "port_vs_legacy": _pair(port, theirs, "zoom"),
-                 "modern_vs_legacy": _pair(ours, theirs, "zoom")}
-        rows.append({"op": "zoom", "case": f"x{factor:g}, order {case['order']}, {dtype}", "factor": factor,
-                     "order": case["order"], "dtype": dtype, "shape": list(port.shape), **pairs,
-                     "tolerance": tol.max_abs[dtype],
-                     "verdict": _value_verdict([pairs["port_vs_modern"], pairs["port_vs_legacy"]],
-                                               tol.max_abs[dtype])})
+        pairs = {
+            "port_vs_modern": _pair(port, ours, "zoom"),
+            "port_vs_legacy": _pair(port, theirs, "zoom"),
+            "modern_vs_legacy": _pair(ours, theirs, "zoom"),
+        }
+        rows.append(
+            {
+                "op": "zoom",
+                "case": f"x{factor:g}, order {case['order']}, {dtype}",
+                "factor": factor,
+                "order": case["order"],
+                "dtype": dtype,
+                "shape": list(port.shape),
+                **pairs,
+                "tolerance": tol.max_abs[dtype],
+                "verdict": _value_verdict([pairs["port_vs_modern"], pairs["port_vs_legacy"]], tol.max_abs[dtype]),
+            }
+        )
     return rows
 
 
-def stop_tie(rmse: np.ndarray, iterations: np.ndarray, reference_count: int | None, eps: float,
-             margin: float) -> list[float] | None:
+def stop_tie(
+    rmse: np.ndarray, iterations: np.ndarray, reference_count: int | None, eps: float, margin: float
+) -> list[float] | None:
     """The port's stopping values within ``margin`` of ``eps`` where another decision would explain a
     difference from a reference; None if there is none.
 
@@ -125,56 +159,103 @@ def stop_tie(rmse: np.ndarray, iterations: np.ndarray, reference_count: int | No
     """
     close = []
     for values, count in zip(np.atleast_2d(rmse), np.atleast_1d(iterations).tolist()):
-        steps = {count, count - 1} | ({reference_count} if reference_count is not None and reference_count < count
-                                      else set())
-        close += [float(values[step - 1]) for step in sorted(steps)
-                  if 1 <= step <= len(values) and abs(values[step - 1] - eps) <= margin]
+        steps = {count, count - 1} | (
+            {reference_count} if reference_count is not None and reference_count < count else set()
+        )
+        close += [
+            float(values[step - 1])
+            for step in sorted(steps)
+            if 1 <= step <= len(values) and abs(values[step - 1] - eps) <= margin
+        ]
     return close or None
 
 
-def tv_rows(inputs: dict[str, np.ndarray], modern: dict, legacy: dict, weights: tuple[float, ...],
-            tol: OpsTolerances) -> list[dict]:
+def tv_rows(
+    inputs: dict[str, np.ndarray], modern: dict, legacy: dict, weights: tuple[float, ...], tol: OpsTolerances
+) -> list[dict]:
     rows = []
     for k, case in enumerate(tv_cases(weights)):
         dtype, per_channel = case["dtype"], case["per_channel"]
-        result = tv_bregman(inputs[case["input"]], case["weight"], case["max_iter"], case["eps"],
-                            channel_axis=-1 if per_channel else None, return_iterations=True)
+        result = tv_bregman(
+            inputs[case["input"]],
+            case["weight"],
+            case["max_iter"],
+            case["eps"],
+            channel_axis=-1 if per_channel else None,
+            return_iterations=True,
+        )
         port_count, limit = int(np.max(result.iterations)), tol.max_abs[dtype]
         pairs, counts, ties = {}, {}, {}
         for name, results in (("modern", modern), ("legacy", legacy)):
             image, count = results.get(f"tv/{k}"), results.get(f"tv_iterations/{k}")
             pairs[f"port_vs_{name}"] = _pair(result.image, image, "tv")
             counts[name] = None if count is None else int(count)
-            differs = (counts[name] is not None and counts[name] != port_count
-                       or pairs[f"port_vs_{name}"] is not None and pairs[f"port_vs_{name}"]["max_abs"] > limit)
+            differs = (
+                counts[name] is not None
+                and counts[name] != port_count
+                or pairs[f"port_vs_{name}"] is not None
+                and pairs[f"port_vs_{name}"]["max_abs"] > limit
+            )
             if differs:
                 ties[name] = stop_tie(result.rmse, result.iterations, counts[name], case["eps"], tol.stop_margin[dtype])
         pairs["modern_vs_legacy"] = _pair(modern.get(f"tv/{k}"), legacy.get(f"tv/{k}"), "tv")
         verdict = FAIL if any(v is None for v in ties.values()) else STOP_TIE if ties else PASS
-        rows.append({"op": "tv_bregman", "case": f"w={case['weight']:g}, {'per channel' if per_channel else 'joint'}, "
-                     f"{dtype}", "weight": case["weight"], "mode": "per_channel" if per_channel else "joint",
-                     "dtype": dtype, "shape": list(result.image.shape), **pairs,
-                     "iterations": {"port": np.atleast_1d(result.iterations).tolist(), **counts},
-                     "stop_ties": ties, "tolerance": limit, "verdict": verdict})
+        rows.append(
+            {
+                "op": "tv_bregman",
+                "case": f"w={case['weight']:g}, {'per channel' if per_channel else 'joint'}, {dtype}",
+                "weight": case["weight"],
+                "mode": "per_channel" if per_channel else "joint",
+                "dtype": dtype,
+                "shape": list(result.image.shape),
+                **pairs,
+                "iterations": {"port": np.atleast_1d(result.iterations).tolist(), **counts},
+                "stop_ties": ties,
+                "tolerance": limit,
+                "verdict": verdict,
+            }
+        )
     return rows
 
 
 def verdict(rows: list[dict]) -> dict:
-    failures = [f"{r['op']} {r['case']}: max abs above {r['tolerance']:g}"
-                + (" or iteration counts differ, with no stopping value near eps" if r["op"] == "tv_bregman" else "")
-                for r in rows if r["verdict"] == FAIL]
+    failures = [
+        f"{r['op']} {r['case']}: max abs above {r['tolerance']:g}"
+        + (" or iteration counts differ, with no stopping value near eps" if r["op"] == "tv_bregman" else "")
+        for r in rows
+        if r["verdict"] == FAIL
+    ]
     ties = sum(r["verdict"] == STOP_TIE for r in rows)
-    worst = {d: max((r[k]["max_abs"] for r in rows if r["dtype"] == d and r["verdict"] != STOP_TIE
-                     for k in ("port_vs_modern", "port_vs_legacy") if r[k] is not None), default=0.0)
-             for d in DTYPES}
-    summary = (f"{'FAIL' if failures else 'PASS'}: {len(rows)} cases, worst port max abs "
-               f"{worst['float64']:.3g} (float64), {worst['float32']:.3g} (float32); "
-               f"{ties} stop tie(s); {len(failures)} failure(s)")
+    worst = {
+        d: max(
+            (
+                r[k]["max_abs"]
+                for r in rows
+                if r["dtype"] == d and r["verdict"] != STOP_TIE
+                for k in ("port_vs_modern", "port_vs_legacy")
+                if r[k] is not None
+            ),
+            default=0.0,
+        )
+        for d in DTYPES
+    }
+    summary = (
+        f"{'FAIL' if failures else 'PASS'}: {len(rows)} cases, worst port max abs "
+        f"{worst['float64']:.3g} (float64), {worst['float32']:.3g} (float32); "
+        f"{ties} stop tie(s); {len(failures)} failure(s)"
+    )
     return {"pass": not failures, "failures": failures, "stop_ties": ties, "summary": summary}
 
 
-def run_ops_parity(stack: LegacyStack, *, seed: int = 0, size: int = 227, weights: tuple[float, ...] = TV_WEIGHTS,
-                   threads: int = 1, tolerances: Tolerances | None = None) -> dict:
+def run_ops_parity(
+    stack: LegacyStack,
+    *,
+    seed: int = 0,
+    size: int = 227,
+    weights: tuple[float, ...] = TV_WEIGHTS,
+    threads: int = 1,
+    tolerances: Tolerances | None = None,
+) -> dict:
     """Run every ops case in the port, the modern venv and the legacy stack; return the report (JSON-ready)."""
     if size < 2:
         raise ValueError(f"size must be at least 2, got {size}")
@@ -189,13 +270,21 @@ def run_ops_parity(stack: LegacyStack, *, seed: int = 0, size: int = 227, weight
             np.save(paths[name], array)
         result = stack.run("ops", {"zoom": zooms, "tv": tvs}, paths, threads=threads)
     modern, modern_skipped = run_cases(inputs, zooms, tvs)
-    rows = zoom_rows(inputs, modern, result.arrays, ops_tol) + tv_rows(inputs, modern, result.arrays,
-                                                                       tuple(weights), ops_tol)
+    rows = zoom_rows(inputs, modern, result.arrays, ops_tol) + tv_rows(
+        inputs, modern, result.arrays, tuple(weights), ops_tol
+    )
     return {
         "kind": "ops",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "inputs": {"seed": seed, "size": size, "weights": list(weights), "max_iter": TV_MAX_ITER, "eps": TV_EPS,
-                   "legacy_stack": stack.name, "legacy_blas_threads": threads},
+        "inputs": {
+            "seed": seed,
+            "size": size,
+            "weights": list(weights),
+            "max_iter": TV_MAX_ITER,
+            "eps": TV_EPS,
+            "legacy_stack": stack.name,
+            "legacy_blas_threads": threads,
+        },
         "tolerances": {"source": ops_tol.source, "table": tol.table["ops"]},
         "environment": {"port": port_manifest(), "legacy": result.manifest},
         "skipped": {"modern": modern_skipped, "legacy": result.manifest["job"].get("skipped", [])},
@@ -207,14 +296,20 @@ def run_ops_parity(stack: LegacyStack, *, seed: int = 0, size: int = 227, weight
 
 def add_ops_parser(subparsers: argparse._SubParsersAction) -> None:
     """``mfv parity ops``: level 3, written as a report."""
-    parser = subparsers.add_parser("ops", help="level 3: port zoom / TV Bregman vs scipy and scikit-image, "
-                                               "modern and legacy")
+    parser = subparsers.add_parser(
+        "ops", help="level 3: port zoom / TV Bregman vs scipy and scikit-image, modern and legacy"
+    )
     parser.add_argument("--out", type=Path, help="report directory (default reports/ops-<time>)")
     parser.add_argument("--stack", default="chroot", help="legacy stack ('chroot' or 'local:/path/to/python')")
     parser.add_argument("--seed", type=int, default=0, help="seed of the test arrays")
     parser.add_argument("--size", type=int, default=227, help="image side (default 227, MFV's crop)")
-    parser.add_argument("--weights", type=float, nargs="+", default=list(TV_WEIGHTS),
-                        help=f"TV Bregman weights (default {' '.join(map(str, TV_WEIGHTS))})")
+    parser.add_argument(
+        "--weights",
+        type=float,
+        nargs="+",
+        default=list(TV_WEIGHTS),
+        help=f"TV Bregman weights (default {' '.join(map(str, TV_WEIGHTS))})",
+    )
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads of the legacy stack")
     parser.add_argument("--tolerances", type=Path, help="tolerance table JSON (default: parity/tolerances.json)")
     parser.set_defaults(handler=ops_command)
@@ -225,8 +320,14 @@ def ops_command(args: argparse.Namespace) -> int:
     from parity.ops_report import render
 
     tol = Tolerances.load(args.tolerances) if args.tolerances else Tolerances.load()
-    report = run_ops_parity(get_stack(args.stack), seed=args.seed, size=args.size, weights=tuple(args.weights),
-                            threads=args.threads, tolerances=tol)
+    report = run_ops_parity(
+        get_stack(args.stack),
+        seed=args.seed,
+        size=args.size,
+        weights=tuple(args.weights),
+        threads=args.threads,
+        tolerances=tol,
+    )
     out = args.out or Path("reports") / f"ops-{time.strftime('%Y%m%d-%H%M%S')}"
     path = write_report(out, report, render(report))
     print(report["verdict"]["summary"])

@@ -8,6 +8,7 @@ the data gradient by percents.  Caffe reports its choice in a pooling
 layer's optional mask top (flat index ``h * W + w``), and the port reports
 its own (``port.ops.max_pool``); comparing the two finds every such window.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -45,8 +46,13 @@ class PoolTie:
         return asdict(self) | {"relative_gap": self.relative_gap}
 
 
-def find_ties(layer: str, port_bottom: np.ndarray, legacy_bottom: np.ndarray | None, port_argmax: np.ndarray,
-              legacy_mask: np.ndarray) -> list[PoolTie]:
+def find_ties(
+    layer: str,
+    port_bottom: np.ndarray,
+    legacy_bottom: np.ndarray | None,
+    port_argmax: np.ndarray,
+    legacy_mask: np.ndarray,
+) -> list[PoolTie]:
     """Windows of one MAX pooling layer whose port argmax differs from Caffe's mask.
 
     ``port_bottom`` and ``legacy_bottom`` are each stack's (N, C, H, W) input
@@ -56,16 +62,27 @@ def find_ties(layer: str, port_bottom: np.ndarray, legacy_bottom: np.ndarray | N
     """
     legacy_index = legacy_mask.astype(np.int64)
     if legacy_index.shape != port_argmax.shape:
-        raise ValueError(f"pool layer '{layer}': mask shape {legacy_mask.shape} != port argmax shape {port_argmax.shape}")
+        raise ValueError(
+            f"pool layer '{layer}': mask shape {legacy_mask.shape} != port argmax shape {port_argmax.shape}"
+        )
     port_planes = port_bottom.reshape(port_bottom.shape[0], port_bottom.shape[1], -1)
     legacy_planes = None if legacy_bottom is None else legacy_bottom.reshape(port_planes.shape)
     ties = []
     for n, c, i, j in zip(*np.nonzero(legacy_index != port_argmax)):
         picks = [int(port_argmax[n, c, i, j]), int(legacy_index[n, c, i, j])]
         legacy_values = None if legacy_planes is None else tuple(float(legacy_planes[n, c, p]) for p in picks)
-        ties.append(PoolTie(layer, int(n), int(c), int(i), int(j), *picks,
-                            port_values=tuple(float(port_planes[n, c, p]) for p in picks),
-                            legacy_values=legacy_values))
+        ties.append(
+            PoolTie(
+                layer,
+                int(n),
+                int(c),
+                int(i),
+                int(j),
+                *picks,
+                port_values=tuple(float(port_planes[n, c, p]) for p in picks),
+                legacy_values=legacy_values,
+            )
+        )
     return ties
 
 

@@ -7,6 +7,7 @@ it.  A stamp file in the root records what was installed; a root whose
 stamp matches is reused at once, any other is rebuilt.  Concurrent callers
 serialise on ``ROOT.lock``.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -20,8 +21,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from parity.stacks import (CLEAN_PATH, NEEDS_ROOT, ChrootStack, LegacyStack, LegacyStackError,
-                           default_root, run_captured, system_tool, tail)
+from parity.stacks import (
+    CLEAN_PATH,
+    NEEDS_ROOT,
+    ChrootStack,
+    LegacyStack,
+    LegacyStackError,
+    default_root,
+    run_captured,
+    system_tool,
+    tail,
+)
 
 __all__ = ["DEFAULT_MIRROR", "PACKAGES", "SUITE", "default_root", "environment", "setup_chroot"]
 
@@ -30,8 +40,14 @@ PACKAGES = ("python3-caffe", "python3-scipy", "python3-skimage", "python3-pil", 
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 STAMP_FILE = ".mfv-legacy-stamp.json"
 
-_NETWORK_FAILURES = ("Failed getting release file", "Couldn't download", "unable to resolve host",
-                     "Temporary failure resolving", "Could not resolve", "Failed to fetch")
+_NETWORK_FAILURES = (
+    "Failed getting release file",
+    "Couldn't download",
+    "unable to resolve host",
+    "Temporary failure resolving",
+    "Could not resolve",
+    "Failed to fetch",
+)
 _PASSED_ON = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
 
 Log = Callable[[str], Any]
@@ -42,8 +58,7 @@ def environment(stack: LegacyStack) -> dict[str, Any]:
     return stack.run("environment").manifest
 
 
-def setup_chroot(root: Path | None = None, *, mirror: str | None = None, force: bool = False,
-                 log: Log = print) -> Path:
+def setup_chroot(root: Path | None = None, *, mirror: str | None = None, force: bool = False, log: Log = print) -> Path:
     """Make sure a complete legacy root exists at ``root`` (default :func:`default_root`); return it.
 
     ``mirror`` defaults to ``$MFV_DEBIAN_MIRROR``, then :data:`DEFAULT_MIRROR`;
@@ -96,12 +111,21 @@ def _locked(root: Path, log: Log) -> Iterator[None]:
 
 def _build(target: Path, mirror: str, log: Log) -> None:
     debootstrap = _debootstrap(log)
-    _step("debootstrap", [debootstrap, "--variant=minbase", SUITE, str(target), mirror], log,
-          mirror=mirror, detail=target / "debootstrap" / "debootstrap.log")
+    _step(
+        "debootstrap",
+        [debootstrap, "--variant=minbase", SUITE, str(target), mirror],
+        log,
+        mirror=mirror,
+        detail=target / "debootstrap" / "debootstrap.log",
+    )
     chroot = [_tool("chroot"), str(target)]
     _step("apt-get update", chroot + ["/usr/bin/apt-get", "update", "-qq"], log, mirror=mirror)
-    _step("apt-get install", chroot + ["/usr/bin/apt-get", "install", "-y", "-qq",
-                                       "--no-install-recommends", *PACKAGES], log, mirror=mirror)
+    _step(
+        "apt-get install",
+        chroot + ["/usr/bin/apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES],
+        log,
+        mirror=mirror,
+    )
     _step("apt-get clean", chroot + ["/usr/bin/apt-get", "clean"], log)
     log("[verify] running the environment job in the new root")
     try:
@@ -125,8 +149,10 @@ def _debootstrap(log: Log) -> str:
         return found
     apt_get = system_tool("apt-get")
     if apt_get is None:
-        raise LegacyStackError("debootstrap is not installed and there is no apt-get to install it: "
-                               "install debootstrap, or use docker/legacy-bullseye")
+        raise LegacyStackError(
+            "debootstrap is not installed and there is no apt-get to install it: "
+            "install debootstrap, or use docker/legacy-bullseye"
+        )
     log("debootstrap is missing; installing it with apt-get")
     install = [apt_get, "install", "-y", "-qq", "debootstrap"]
     try:
@@ -138,8 +164,7 @@ def _debootstrap(log: Log) -> str:
     return _tool("debootstrap")
 
 
-def _step(step: str, argv: list[str], log: Log, *, mirror: str | None = None,
-          detail: Path | None = None) -> None:
+def _step(step: str, argv: list[str], log: Log, *, mirror: str | None = None, detail: Path | None = None) -> None:
     """Run one setup step; on failure raise LegacyStackError with its output's tail.
 
     ``mirror`` marks a step that downloads: a failure that looks like a
@@ -150,7 +175,8 @@ def _step(step: str, argv: list[str], log: Log, *, mirror: str | None = None,
     env.update({name: os.environ[name] for name in _PASSED_ON if name in os.environ})
     started = time.monotonic()
     returncode, output = run_captured(
-        argv, env=env, progress=lambda seconds, line: log(f"[{step}] {seconds:.0f} s: {line}"))
+        argv, env=env, progress=lambda seconds, line: log(f"[{step}] {seconds:.0f} s: {line}")
+    )
     if returncode == 0:
         log(f"[{step}] done in {time.monotonic() - started:.0f} s")
         return
@@ -159,8 +185,10 @@ def _step(step: str, argv: list[str], log: Log, *, mirror: str | None = None,
     if details:
         message += f"\n{detail.name} ends:\n{tail(details, 10)}"
     if mirror is not None and any(marker in output + details for marker in _NETWORK_FAILURES):
-        message += (f"\nThe first setup needs network access to the Debian mirror {mirror} "
-                    "(or set MFV_DEBIAN_MIRROR to one that is reachable).")
+        message += (
+            f"\nThe first setup needs network access to the Debian mirror {mirror} "
+            "(or set MFV_DEBIAN_MIRROR to one that is reachable)."
+        )
     raise LegacyStackError(message)
 
 
@@ -178,5 +206,4 @@ def _remove_tree(path: Path) -> None:
 def _mount_points() -> list[Path]:
     with open("/proc/self/mounts") as mounts:
         fields = [line.split()[1] for line in mounts if line.strip()]
-    return [Path(re.sub(r"\\([0-7]{3})", lambda octal: chr(int(octal.group(1), 8)), field))
-            for field in fields]
+    return [Path(re.sub(r"\\([0-7]{3})", lambda octal: chr(int(octal.group(1), 8)), field)) for field in fields]

@@ -3,6 +3,7 @@
 Both are written into one directory that appears atomically
 (``port.atomic.atomic_directory``).  Plots are PNG, inlined as base64.
 """
+
 from __future__ import annotations
 
 import base64
@@ -41,6 +42,7 @@ def png_data_uri(fig: plt.Figure) -> str:
 
 def table(headers: list[str], rows: list[list], row_classes: list[str] | None = None) -> str:
     """An HTML table; cells are escaped, floats shown with 3 significant digits."""
+
     def cell(value) -> str:
         if isinstance(value, float):
             return "inf" if math.isinf(value) else f"{value:.3g}"
@@ -48,18 +50,23 @@ def table(headers: list[str], rows: list[list], row_classes: list[str] | None = 
 
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     classes = row_classes or [""] * len(rows)
-    body = "".join(f'<tr class="{c}">' + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
-                   for row, c in zip(rows, classes))
+    body = "".join(
+        f'<tr class="{c}">' + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row, c in zip(rows, classes)
+    )
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def page(title: str, sections: list[str]) -> str:
     """A complete self-contained HTML page."""
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{''.join(sections)}</body></html>")
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{''.join(sections)}</body></html>"
+    )
 
 
-def write_report(out_dir: str | Path, report: dict, html_text: str, arrays: dict[str, np.ndarray] | None = None) -> Path:
+def write_report(
+    out_dir: str | Path, report: dict, html_text: str, arrays: dict[str, np.ndarray] | None = None
+) -> Path:
     """Write ``report.json``, ``report.html`` and ``<name>.npy`` per array into ``out_dir`` atomically.
 
     Returns the HTML path.

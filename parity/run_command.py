@@ -1,4 +1,5 @@
 """``mfv parity run``: the arguments of ``mfv visualize`` plus ``--mode lockstep|free``."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,12 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("run", help="levels 4-5: the MFV loop in lockstep or as free runs on both stacks")
     add_model_args(parser)
     parser.add_argument("--mode", choices=("lockstep", "free"), default="lockstep")
-    parser.add_argument("--no-floor", dest="floor", action="store_false",
-                        help="free mode: skip the legacy run with the other BLAS thread count (the noise floor)")
+    parser.add_argument(
+        "--no-floor",
+        dest="floor",
+        action="store_false",
+        help="free mode: skip the legacy run with the other BLAS thread count (the noise floor)",
+    )
     parser.add_argument("--stack", default="chroot", help="legacy stack ('chroot' or 'local:/path/to/python')")
     parser.add_argument("--threads", type=int, default=1, choices=(1, 2), help="BLAS threads of the legacy reference")
     parser.add_argument("--tolerances", type=Path, help="tolerance table JSON (default: parity/tolerances.json)")
@@ -37,12 +42,29 @@ def run_command(args: argparse.Namespace) -> int:
     start = None if args.start is None else load_rgb(args.start)
     out = args.out or Path("reports") / f"run-{args.mode}-{time.strftime('%Y%m%d-%H%M%S')}"
     with tempfile.TemporaryDirectory(prefix="mfv-parity-run-") as tmp:
-        setup = RunSetup(net, prototxt, weights_file(net, prototxt, args, Path(tmp)), config, args.seed,
-                         args.start, start, re.sub(r"\W", "_", config.target.layer))
-        report, images = run_parity(setup, get_stack(args.stack), mode=args.mode, threads=args.threads,
-                                    floor=args.floor, tol=tol, progress=not args.quiet)
+        setup = RunSetup(
+            net,
+            prototxt,
+            weights_file(net, prototxt, args, Path(tmp)),
+            config,
+            args.seed,
+            args.start,
+            start,
+            re.sub(r"\W", "_", config.target.layer),
+        )
+        report, images = run_parity(
+            setup,
+            get_stack(args.stack),
+            mode=args.mode,
+            threads=args.threads,
+            floor=args.floor,
+            tol=tol,
+            progress=not args.quiet,
+        )
     shown = {"start": start if start is not None else random_start(args.seed, start_shape(net)), **images}
-    path = write_report(out, report, render(report, shown), {k.replace(" ", "_").replace(",", ""): v for k, v in images.items()})
+    path = write_report(
+        out, report, render(report, shown), {k.replace(" ", "_").replace(",", ""): v for k, v in images.items()}
+    )
     print(report["verdict"]["summary"])
     print(f"report: {path}")
     return 0 if report["verdict"]["pass"] else 1

@@ -1,4 +1,5 @@
 """HTML for lockstep and free-run parity reports (levels 4 and 5)."""
+
 from __future__ import annotations
 
 import html
@@ -10,8 +11,13 @@ import numpy as np
 from parity.report import page, png_data_uri, table
 
 FLOOR = 1e-9
-EVENT_COLOURS = {"pool-tie": "#8a5a00", "relu-sign": "#6a3d9a", "pool-tie+relu-sign": "#b15928",
-                 "denoiser": "#1f5fa8", "fail": "#b00020"}
+EVENT_COLOURS = {
+    "pool-tie": "#8a5a00",
+    "relu-sign": "#6a3d9a",
+    "pool-tie+relu-sign": "#b15928",
+    "denoiser": "#1f5fa8",
+    "fail": "#b00020",
+}
 
 
 def image_panel(images: dict[str, np.ndarray]) -> str:
@@ -25,7 +31,9 @@ def image_panel(images: dict[str, np.ndarray]) -> str:
             with np.errstate(invalid="ignore"):
                 ax.imshow(image.astype(np.uint8))
         else:
-            shown = ax.imshow(np.nan_to_num(image, nan=255.0), cmap="magma", vmin=0, vmax=max(1.0, float(np.nanmax(image))))
+            shown = ax.imshow(
+                np.nan_to_num(image, nan=255.0), cmap="magma", vmin=0, vmax=max(1.0, float(np.nanmax(image)))
+            )
             fig.colorbar(shown, ax=ax, fraction=0.046, label="grey levels")
         ax.set_title(title, fontsize=9)
         ax.axis("off")
@@ -58,8 +66,12 @@ def divergence_plot(section: dict) -> str:
     """Relative target-activation difference over iterations: port vs legacy, legacy vs itself."""
     fig, ax = plt.subplots(figsize=(10, 3.4))
     for label, values in section["divergence"].items():
-        ax.semilogy(range(len(values)), [max(v, FLOOR) if np.isfinite(v) else 1e3 for v in values], lw=0.9,
-                    label=label.replace("_", " "))
+        ax.semilogy(
+            range(len(values)),
+            [max(v, FLOOR) if np.isfinite(v) else 1e3 for v in values],
+            lw=0.9,
+            label=label.replace("_", " "),
+        )
     first = section["first_divergence"]["iteration"]
     if first is not None:
         ax.axvline(first, color="#b00020", ls=":", lw=1, label=f"first divergence ({first})")
@@ -74,14 +86,37 @@ def _events_table(section: dict) -> str:
     events = [r for r in section["rows"] if r["verdict"] != "pass"][:40]
     if not events:
         return "<p>Every step within tolerance.</p>"
-    rows = [[r["iteration"], r["octave"] + 1, r["i"], r["verdict"], r["gradient_rel"], r["denoised_abs"],
-             r.get("gradient_rel_forced") or "", r.get("same_denoiser_abs") or "",
-             "; ".join(f"{t['layer']} c{t['channel']} ({t['row']},{t['col']})" for t in r["ties"][:3]),
-             "; ".join(f"{f['layer']}: {f['units']}" for f in r["relu_flips"])]
-            for r in events]
-    return table(["iteration", "octave", "step", "verdict", "gradient rel", "denoised abs",
-                  "gradient rel, following Caffe", "same-input denoiser abs", "tied pool windows", "ReLU flips"],
-                 rows, [r["verdict"].split("+")[0] for r in events])
+    rows = [
+        [
+            r["iteration"],
+            r["octave"] + 1,
+            r["i"],
+            r["verdict"],
+            r["gradient_rel"],
+            r["denoised_abs"],
+            r.get("gradient_rel_forced") or "",
+            r.get("same_denoiser_abs") or "",
+            "; ".join(f"{t['layer']} c{t['channel']} ({t['row']},{t['col']})" for t in r["ties"][:3]),
+            "; ".join(f"{f['layer']}: {f['units']}" for f in r["relu_flips"]),
+        ]
+        for r in events
+    ]
+    return table(
+        [
+            "iteration",
+            "octave",
+            "step",
+            "verdict",
+            "gradient rel",
+            "denoised abs",
+            "gradient rel, following Caffe",
+            "same-input denoiser abs",
+            "tied pool windows",
+            "ReLU flips",
+        ],
+        rows,
+        [r["verdict"].split("+")[0] for r in events],
+    )
 
 
 def render(report: dict, images: dict[str, np.ndarray]) -> str:
@@ -90,38 +125,54 @@ def render(report: dict, images: dict[str, np.ndarray]) -> str:
     sections = [
         f"<p class='verdict {'pass' if verdict['pass'] else 'fail'}'>{html.escape(verdict['summary'])}</p>",
         "<h2>Inputs</h2>",
-        table(["what", "value"], [
-            ["target", inputs["target"]], ["seed", inputs["seed"]],
-            ["start", inputs["start"]["path"] if inputs["start"] else "random normal(175, 8)"],
-            ["weights", f"{inputs['weights_description']} ({inputs['weights']['sha1'][:12]})"],
-            ["schedule", "legacy (Python 2 quirks)" if inputs["legacy"] else "intended"],
-            ["octaves", ", ".join(f"{o['iter_n']}x{o['layer'] or ''}" for o in inputs["octaves"])],
-            ["legacy stack", f"{inputs['legacy_stack']}, {inputs['legacy_blas_threads']} BLAS thread(s)"],
-            ["port ops", inputs["port_ops"]],
-        ]),
-        "<h2>Images</h2>", f"<img src='{image_panel(images)}' alt='final images'>",
+        table(
+            ["what", "value"],
+            [
+                ["target", inputs["target"]],
+                ["seed", inputs["seed"]],
+                ["start", inputs["start"]["path"] if inputs["start"] else "random normal(175, 8)"],
+                ["weights", f"{inputs['weights_description']} ({inputs['weights']['sha1'][:12]})"],
+                ["schedule", "legacy (Python 2 quirks)" if inputs["legacy"] else "intended"],
+                ["octaves", ", ".join(f"{o['iter_n']}x{o['layer'] or ''}" for o in inputs["octaves"])],
+                ["legacy stack", f"{inputs['legacy_stack']}, {inputs['legacy_blas_threads']} BLAS thread(s)"],
+                ["port ops", inputs["port_ops"]],
+            ],
+        ),
+        "<h2>Images</h2>",
+        f"<img src='{image_panel(images)}' alt='final images'>",
     ]
     step_tol = report["tolerances"]["lockstep"]["denoised_abs"]
-    for key, title in (("lockstep", "Level 4: lockstep"), ("lockstep_replay", "Lockstep replay up to the first divergence")):
+    for key, title in (
+        ("lockstep", "Level 4: lockstep"),
+        ("lockstep_replay", "Lockstep replay up to the first divergence"),
+    ):
         if key in report:
             section = report[key]
-            sections += [f"<h2>{title}</h2>",
-                         f"<p>{section['steps']} steps: {html.escape(json.dumps(section['verdicts']))}; zooms: "
-                         f"{html.escape(json.dumps([{'octave': z['octave'] + 1, 'max_abs': z['max_abs']} for z in section['zooms']]))}</p>",
-                         f"<img src='{lockstep_plot(section, step_tol)}' alt='lockstep errors'>", _events_table(section)]
+            zooms = [{"octave": z["octave"] + 1, "max_abs": z["max_abs"]} for z in section["zooms"]]
+            sections += [
+                f"<h2>{title}</h2>",
+                f"<p>{section['steps']} steps: {html.escape(json.dumps(section['verdicts']))}; zooms: "
+                f"{html.escape(json.dumps(zooms))}</p>",
+                f"<img src='{lockstep_plot(section, step_tol)}' alt='lockstep errors'>",
+                _events_table(section),
+            ]
     if "free" in report:
         free = report["free"]
         rows = [["port vs legacy", *_fig_cells(free["port_vs_legacy"])]]
         if "noise_floor" in free:
             rows.append(["legacy vs legacy (other BLAS thread count)", *_fig_cells(free["noise_floor"])])
-        sections += ["<h2>Level 5: free run</h2>",
-                     table(["pair", "max abs", "within one grey level", "PSNR (dB)"], rows),
-                     f"<p>First divergence: iteration {free['first_divergence']['iteration']}: "
-                     f"{html.escape(free['first_divergence']['cause'])}</p>",
-                     f"<p>Non-finite: {html.escape(json.dumps(free['non_finite']))}</p>",
-                     f"<img src='{divergence_plot(free)}' alt='divergence over iterations'>"]
-    sections += ["<h2>Level 0: environments</h2>",
-                 f"<pre>{html.escape(json.dumps(report['environment'], indent=1, default=str))}</pre>"]
+        sections += [
+            "<h2>Level 5: free run</h2>",
+            table(["pair", "max abs", "within one grey level", "PSNR (dB)"], rows),
+            f"<p>First divergence: iteration {free['first_divergence']['iteration']}: "
+            f"{html.escape(free['first_divergence']['cause'])}</p>",
+            f"<p>Non-finite: {html.escape(json.dumps(free['non_finite']))}</p>",
+            f"<img src='{divergence_plot(free)}' alt='divergence over iterations'>",
+        ]
+    sections += [
+        "<h2>Level 0: environments</h2>",
+        f"<pre>{html.escape(json.dumps(report['environment'], indent=1, default=str))}</pre>",
+    ]
     return page(f"MFV {report['mode']} parity: {inputs['target']}, seed {inputs['seed']}", sections)
 
 

@@ -1,7 +1,7 @@
 """``mfv parity run``: lockstep (level 4) and free-run (level 5) parity of the MFV loop."""
+
 from __future__ import annotations
 
-import tempfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,15 +37,32 @@ class RunSetup:
     name: str
 
 
-def lockstep(setup: RunSetup, stack: LegacyStack, *, threads: int, ops: LoopOps, tol: LockstepTolerances,
-             progress: bool, stop_after: int | None = None) -> tuple[MFVRun, LockstepObserver]:
+def lockstep(
+    setup: RunSetup,
+    stack: LegacyStack,
+    *,
+    threads: int,
+    ops: LoopOps,
+    tol: LockstepTolerances,
+    progress: bool,
+    stop_after: int | None = None,
+) -> tuple[MFVRun, LockstepObserver]:
     """The port's run with every zoom and step mirrored by the legacy worker."""
     params = reference_params(setup.config, setup.seed, setup.name)
-    with stack.worker("mfv_lockstep", params, {"prototxt": setup.prototxt, "weights": setup.weights},
-                      threads=threads) as worker:
+    with stack.worker(
+        "mfv_lockstep", params, {"prototxt": setup.prototxt, "weights": setup.weights}, threads=threads
+    ) as worker:
         observer = LockstepObserver(setup.net, setup.config.octaves, worker, ops, tol)
-        (run,) = run_mfv(setup.net, setup.config, [setup.seed], [setup.start], ops=ops, progress=progress,
-                         observer=observer, stop_after=stop_after)
+        (run,) = run_mfv(
+            setup.net,
+            setup.config,
+            [setup.seed],
+            [setup.start],
+            ops=ops,
+            progress=progress,
+            observer=observer,
+            stop_after=stop_after,
+        )
     return run, observer
 
 
@@ -69,22 +86,31 @@ def describe_event(row: dict) -> str:
     """One lockstep step's non-pass verdict in words."""
     where = f"iteration {row['iteration']} (octave {row['octave'] + 1}, step {row['i']})"
     if row["ties"] or row["relu_flips"]:
-        flips = [f"max-pool argmax flip in {t['layer']} channel {t['channel']} window ({t['row']}, {t['col']})"
-                 for t in row["ties"][:3]]
-        flips += [f"ReLU sign flip in {f['layer']} ({f['units']} unit(s), |value| <= {f['max_abs_value']:.2g})"
-                  for f in row["relu_flips"]]
-        return (f"{'; '.join(flips)} at {where}; the port following Caffe's choices agrees to "
-                f"{row['gradient_rel_forced']:.2g} (gradient, relative)")
+        flips = [
+            f"max-pool argmax flip in {t['layer']} channel {t['channel']} window ({t['row']}, {t['col']})"
+            for t in row["ties"][:3]
+        ]
+        flips += [
+            f"ReLU sign flip in {f['layer']} ({f['units']} unit(s), |value| <= {f['max_abs_value']:.2g})"
+            for f in row["relu_flips"]
+        ]
+        return (
+            f"{'; '.join(flips)} at {where}; the port following Caffe's choices agrees to "
+            f"{row['gradient_rel_forced']:.2g} (gradient, relative)"
+        )
     if row["verdict"] == "denoiser":
-        return (f"denoising difference at {where}: gradients agree ({row['gradient_rel']:.2g} relative), the "
-                f"denoisers are one function ({row['same_denoiser_abs']:.2g} grey levels on the same input), and "
-                f"split Bregman's stopping rule amplified a {row['clipped_abs']:.2g} grey-level input difference "
-                f"to {row['denoised_abs']:.2g}")
+        return (
+            f"denoising difference at {where}: gradients agree ({row['gradient_rel']:.2g} relative), the "
+            f"denoisers are one function ({row['same_denoiser_abs']:.2g} grey levels on the same input), and "
+            f"split Bregman's stopping rule amplified a {row['clipped_abs']:.2g} grey-level input difference "
+            f"to {row['denoised_abs']:.2g}"
+        )
     return f"unexplained difference at {where}: denoised crops differ by {row['denoised_abs']:.3g} grey levels"
 
 
-def free_section(setup: RunSetup, port: MFVRun, legacy: MFVRun, floor: MFVRun | None, tol: Tolerances,
-                 replay: dict | None) -> dict:
+def free_section(
+    setup: RunSetup, port: MFVRun, legacy: MFVRun, floor: MFVRun | None, tol: Tolerances, replay: dict | None
+) -> dict:
     free_tol = tol.table["free_run"]
     port_fig = image_figures(legacy.image, port.image)
     section = {
@@ -100,8 +126,9 @@ def free_section(setup: RunSetup, port: MFVRun, legacy: MFVRun, floor: MFVRun | 
         section["noise_floor"] = floor_fig.as_dict()
         section["divergence"]["legacy_2_threads_vs_1"] = divergence(legacy, floor)
         section["floor_first_divergence"] = first_divergence(legacy, floor, free_tol["divergence_rel"])
-        section["within_floor"] = within_floor(port_fig, floor_fig, free_tol["psnr_margin_db"],
-                                               free_tol["within_one_margin"])
+        section["within_floor"] = within_floor(
+            port_fig, floor_fig, free_tol["psnr_margin_db"], free_tol["within_one_margin"]
+        )
     return section
 
 
@@ -113,12 +140,23 @@ def _cause(first: int | None, replay: dict | None) -> str:
     events = [row for row in replay["rows"] if row["verdict"] != PASS and row["iteration"] <= first]
     if events:
         return describe_event(events[0])
-    return (f"no single event in the lockstep replay of iterations 0-{replay['steps'] - 1}: every step agrees "
-            f"within tolerance, so rounding-level differences grew until iteration {first}")
+    return (
+        f"no single event in the lockstep replay of iterations 0-{replay['steps'] - 1}: every step agrees "
+        f"within tolerance, so rounding-level differences grew until iteration {first}"
+    )
 
 
-def run_parity(setup: RunSetup, stack: LegacyStack, *, mode: str, threads: int = 1, floor: bool = True,
-               ops: LoopOps | None = None, tol: Tolerances | None = None, progress: bool = True) -> tuple[dict, dict]:
+def run_parity(
+    setup: RunSetup,
+    stack: LegacyStack,
+    *,
+    mode: str,
+    threads: int = 1,
+    floor: bool = True,
+    ops: LoopOps | None = None,
+    tol: Tolerances | None = None,
+    progress: bool = True,
+) -> tuple[dict, dict]:
     """Run lockstep or free-run parity; return the report and its images (name -> H x W x 3 array)."""
     if mode not in ("lockstep", "free"):
         raise ValueError(f"mode must be 'lockstep' or 'free', not {mode!r}")
@@ -132,9 +170,20 @@ def run_parity(setup: RunSetup, stack: LegacyStack, *, mode: str, threads: int =
         report["verdict"] = _verdict_lockstep(report["lockstep"])
         return report, {"port": port.image}
     with ThreadPoolExecutor(max_workers=2) as pool:
-        legacy_jobs = [pool.submit(run_reference, stack, setup.prototxt, setup.weights, setup.config, setup.seed,
-                                   setup.start_path, name=setup.name, threads=n)
-                       for n in ([threads, 3 - threads] if floor and threads in (1, 2) else [threads])]
+        legacy_jobs = [
+            pool.submit(
+                run_reference,
+                stack,
+                setup.prototxt,
+                setup.weights,
+                setup.config,
+                setup.seed,
+                setup.start_path,
+                name=setup.name,
+                threads=n,
+            )
+            for n in ([threads, 3 - threads] if floor and threads in (1, 2) else [threads])
+        ]
         (port,) = run_mfv(setup.net, setup.config, [setup.seed], [setup.start], ops=ops, progress=progress)
         legacy, _, legacy_manifest = legacy_jobs[0].result()
         other = legacy_jobs[1].result()[0] if len(legacy_jobs) > 1 else None
@@ -142,8 +191,9 @@ def run_parity(setup: RunSetup, stack: LegacyStack, *, mode: str, threads: int =
     first = first_divergence(legacy, port, tol.table["free_run"]["divergence_rel"])
     replay = None
     if first is not None:
-        _, observer = lockstep(setup, stack, threads=threads, ops=ops, tol=step_tol, progress=False,
-                               stop_after=min(first + 1, REPLAY_CAP))
+        _, observer = lockstep(
+            setup, stack, threads=threads, ops=ops, tol=step_tol, progress=False, stop_after=min(first + 1, REPLAY_CAP)
+        )
         replay = lockstep_section(observer)
         report["lockstep_replay"] = replay
     report["free"] = free_section(setup, port, legacy, other, tol, replay)
@@ -160,11 +210,17 @@ def _header(setup: RunSetup, stack: LegacyStack, mode: str, threads: int, ops: L
         "mode": mode,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "inputs": {
-            "prototxt": file_digest(setup.prototxt), "weights": file_digest(setup.weights),
-            "weights_description": setup.net.weights_description, "target": str(setup.config.target),
-            "legacy": setup.config.legacy, "octaves": [o.as_dict() for o in setup.config.octaves],
-            "seed": setup.seed, "start": None if setup.start_path is None else file_digest(setup.start_path),
-            "legacy_stack": stack.name, "legacy_blas_threads": threads, "port_ops": ops.name,
+            "prototxt": file_digest(setup.prototxt),
+            "weights": file_digest(setup.weights),
+            "weights_description": setup.net.weights_description,
+            "target": str(setup.config.target),
+            "legacy": setup.config.legacy,
+            "octaves": [o.as_dict() for o in setup.config.octaves],
+            "seed": setup.seed,
+            "start": None if setup.start_path is None else file_digest(setup.start_path),
+            "legacy_stack": stack.name,
+            "legacy_blas_threads": threads,
+            "port_ops": ops.name,
         },
         "tolerances": {"source": tol.source, "lockstep": tol.table["lockstep"], "free_run": tol.table["free_run"]},
         "environment": {"port": port_manifest(), "legacy": None},
@@ -176,23 +232,29 @@ def _verdict_lockstep(section: dict) -> dict:
     within = v.pop(PASS, 0)
     unexplained = v.pop(FAIL, 0)
     attributed = ", ".join(f"{n} to {k}" for k, n in v.items()) or "none attributed"
-    summary = (f"{'PASS' if section['pass'] else 'FAIL'}: {section['steps']} lockstep steps; offsets "
-               f"{'identical' if section['offsets_identical'] else 'DIFFER'}, schedules "
-               f"{'identical' if section['schedules_identical'] else 'DIFFER'}; {within} within tolerance "
-               f"(max {section['max_denoised_abs_of_passing_steps']:.2g} grey levels); {attributed}; "
-               f"{unexplained} unexplained")
+    summary = (
+        f"{'PASS' if section['pass'] else 'FAIL'}: {section['steps']} lockstep steps; offsets "
+        f"{'identical' if section['offsets_identical'] else 'DIFFER'}, schedules "
+        f"{'identical' if section['schedules_identical'] else 'DIFFER'}; {within} within tolerance "
+        f"(max {section['max_denoised_abs_of_passing_steps']:.2g} grey levels); {attributed}; "
+        f"{unexplained} unexplained"
+    )
     return {"pass": section["pass"], "summary": summary}
 
 
 def _verdict_free(section: dict) -> dict:
     port = section["port_vs_legacy"]
-    summary = (f"port vs legacy: {port['within_one']:.1%} of values within one grey level, PSNR {port['psnr_db']:.1f} dB, "
-               f"first divergence at iteration {section['first_divergence']['iteration']}")
+    summary = (
+        f"port vs legacy: {port['within_one']:.1%} of values within one grey level, PSNR {port['psnr_db']:.1f} dB, "
+        f"first divergence at iteration {section['first_divergence']['iteration']}"
+    )
     ok = section["trace"]["offsets_and_schedules_identical"]
     if "noise_floor" in section:
         floor = section["noise_floor"]
-        summary += (f"; legacy vs itself (other BLAS thread count): {floor['within_one']:.1%} within one grey level, "
-                    f"PSNR {floor['psnr_db']:.1f} dB -> port {'WITHIN' if section['within_floor'] else 'OUTSIDE'} "
-                    "the legacy noise floor")
+        summary += (
+            f"; legacy vs itself (other BLAS thread count): {floor['within_one']:.1%} within one grey level, "
+            f"PSNR {floor['psnr_db']:.1f} dB -> port {'WITHIN' if section['within_floor'] else 'OUTSIDE'} "
+            "the legacy noise floor"
+        )
         ok = ok and section["within_floor"]
     return {"pass": ok, "summary": ("PASS: " if ok else "FAIL: ") + summary}

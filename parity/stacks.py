@@ -10,6 +10,7 @@ removes the folder.  Nothing but files crosses between the two interpreters.
   :mod:`parity.provision`), run with ``chroot``; needs root.
 * :class:`LocalStack`: any interpreter the user names.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -33,8 +34,10 @@ import numpy as np
 import legacy_caffe
 from legacy_caffe import frames, protocol
 
-SETUP_HINT = ("set it up with `mfv legacy setup` (parity.provision.setup_chroot, as root), "
-              "or use the Docker images docker/legacy-bullseye and docker/legacy-py27")
+SETUP_HINT = (
+    "set it up with `mfv legacy setup` (parity.provision.setup_chroot, as root), "
+    "or use the Docker images docker/legacy-bullseye and docker/legacy-py27"
+)
 CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 OUTPUT_TAIL_LINES = 40
 NEEDS_ROOT = "needs root for chroot; users without root use docker/legacy-bullseye"
@@ -97,10 +100,15 @@ def tail(text: str, lines: int = OUTPUT_TAIL_LINES) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
-def run_captured(argv: list[str], *, env: Mapping[str, str], cwd: Path | None = None,
-                 timeout: float | None = None,
-                 progress: Callable[[float, str], None] | None = None,
-                 progress_every: float = 15.0) -> tuple[int, str]:
+def run_captured(
+    argv: list[str],
+    *,
+    env: Mapping[str, str],
+    cwd: Path | None = None,
+    timeout: float | None = None,
+    progress: Callable[[float, str], None] | None = None,
+    progress_every: float = 15.0,
+) -> tuple[int, str]:
     """Run ``argv`` in a process group of its own; return its exit code and output.
 
     stdout and stderr are captured together.  While it runs, ``progress``
@@ -111,16 +119,22 @@ def run_captured(argv: list[str], *, env: Mapping[str, str], cwd: Path | None = 
     """
     started = time.monotonic()
     with tempfile.TemporaryFile() as output:
-        process = subprocess.Popen(argv, env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL,
-                                   stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            argv,
+            env=dict(env),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             while True:
                 remaining = None if timeout is None else timeout - (time.monotonic() - started)
                 if remaining is not None and remaining <= 0:
                     raise subprocess.TimeoutExpired(argv, timeout)
                 try:
-                    returncode = process.wait(progress_every if remaining is None
-                                              else min(progress_every, remaining))
+                    returncode = process.wait(progress_every if remaining is None else min(progress_every, remaining))
                     break
                 except subprocess.TimeoutExpired:
                     if progress is not None:
@@ -171,9 +185,16 @@ class LegacyStack(ABC):
         self._extra_env = dict(extra_env or {})
         self._checked = False
 
-    def run(self, kind: str, params: Mapping[str, Any] | None = None,
-            inputs: Mapping[str, Path] | None = None, *, threads: int = 1,
-            timeout: float = 900.0, out_dir: Path | None = None) -> JobResult:
+    def run(
+        self,
+        kind: str,
+        params: Mapping[str, Any] | None = None,
+        inputs: Mapping[str, Path] | None = None,
+        *,
+        threads: int = 1,
+        timeout: float = 900.0,
+        out_dir: Path | None = None,
+    ) -> JobResult:
         """Run legacy job ``kind`` with ``params`` on ``inputs`` (name -> host path).
 
         ``threads`` pins OpenBLAS/OpenMP/MKL threads (a reference that is not
@@ -186,9 +207,15 @@ class LegacyStack(ABC):
             return _collect(job_dir / _OUT, output, out_dir)
 
     @contextlib.contextmanager
-    def worker(self, kind: str, params: Mapping[str, Any] | None = None,
-               inputs: Mapping[str, Path] | None = None, *, threads: int = 1,
-               timeout: float = 300.0) -> Iterator[LegacyWorker]:
+    def worker(
+        self,
+        kind: str,
+        params: Mapping[str, Any] | None = None,
+        inputs: Mapping[str, Path] | None = None,
+        *,
+        threads: int = 1,
+        timeout: float = 300.0,
+    ) -> Iterator[LegacyWorker]:
         """Start a long-lived job ``kind`` that answers frames (:mod:`legacy_caffe.frames`).
 
         The job is staged as for :meth:`run`; requests go to its stdin and
@@ -198,9 +225,15 @@ class LegacyStack(ABC):
         """
         with self._job_dir(kind, params, inputs, threads) as job_dir, tempfile.TemporaryFile() as errors:
             command = self._command(self._inside(job_dir / _JOB_FILE))
-            process = subprocess.Popen(command, env=self._environment(job_dir, threads), cwd=job_dir,
-                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
-                                       start_new_session=True)
+            process = subprocess.Popen(
+                command,
+                env=self._environment(job_dir, threads),
+                cwd=job_dir,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                start_new_session=True,
+            )
             worker = LegacyWorker(f"legacy worker {kind!r} on {self.name}", process, errors.fileno(), timeout)
             try:
                 yield worker
@@ -210,8 +243,9 @@ class LegacyStack(ABC):
                     _kill_group(process)
 
     @contextlib.contextmanager
-    def _job_dir(self, kind: str, params: Mapping[str, Any] | None, inputs: Mapping[str, Path] | None,
-                 threads: int) -> Iterator[Path]:
+    def _job_dir(
+        self, kind: str, params: Mapping[str, Any] | None, inputs: Mapping[str, Path] | None, threads: int
+    ) -> Iterator[Path]:
         """A staged job folder, removed afterwards."""
         if threads < 1:
             raise ValueError(f"threads must be at least 1, not {threads}")
@@ -243,8 +277,13 @@ class LegacyStack(ABC):
 
     def _environment(self, job_dir: Path, threads: int) -> dict[str, str]:
         inside = self._inside(job_dir)
-        env = {"PATH": CLEAN_PATH, "LANG": "C.UTF-8", "HOME": inside, "GLOG_minloglevel": "2",
-               "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {
+            "PATH": CLEAN_PATH,
+            "LANG": "C.UTF-8",
+            "HOME": inside,
+            "GLOG_minloglevel": "2",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
         env.update({variable: str(threads) for variable in protocol.THREAD_VARIABLES})
         env.update(self._extra_env)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (inside, self._extra_env.get("PYTHONPATH"))))
@@ -253,19 +292,24 @@ class LegacyStack(ABC):
     def _execute(self, kind: str, job_dir: Path, threads: int, timeout: float) -> str:
         command = self._command(self._inside(job_dir / _JOB_FILE))
         try:
-            returncode, output = run_captured(command, env=self._environment(job_dir, threads),
-                                              cwd=job_dir, timeout=timeout)
+            returncode, output = run_captured(
+                command, env=self._environment(job_dir, threads), cwd=job_dir, timeout=timeout
+            )
         except subprocess.TimeoutExpired:
             raise LegacyTimeoutError(
                 f"legacy job {kind!r} on {self.name} ran past its timeout of {timeout:g} s; "
-                "its process group was killed") from None
+                "its process group was killed"
+            ) from None
         if returncode == protocol.EXIT_NO_CAFFE:
-            raise LegacyStackError(f"{self.name} cannot run Caffe:\n{tail(output)}\n"
-                                   f"Point it at an interpreter with pycaffe, or {SETUP_HINT}.")
+            raise LegacyStackError(
+                f"{self.name} cannot run Caffe:\n{tail(output)}\n"
+                f"Point it at an interpreter with pycaffe, or {SETUP_HINT}."
+            )
         if returncode != protocol.EXIT_OK:
             raise LegacyJobError(
                 f"legacy job {kind!r} failed on {self.name} with {_exit_description(returncode)}; "
-                f"last {OUTPUT_TAIL_LINES} lines of its output:\n{tail(output)}")
+                f"last {OUTPUT_TAIL_LINES} lines of its output:\n{tail(output)}"
+            )
         return output
 
 
@@ -274,19 +318,32 @@ class LegacyWorker:
 
     def __init__(self, name: str, process: subprocess.Popen, errors_fd: int, timeout: float) -> None:
         self.name, self._process, self._errors_fd, self._timeout = name, process, errors_fd, timeout
+        self._pending: str | None = None
 
-    def request(self, header: Mapping[str, Any], arrays: Mapping[str, np.ndarray] | None = None
-                ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    def request(
+        self, header: Mapping[str, Any], arrays: Mapping[str, np.ndarray] | None = None
+    ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """Send one frame and return the answer's header and arrays."""
+        self.send(header, arrays)
+        return self.receive()
+
+    def send(self, header: Mapping[str, Any], arrays: Mapping[str, np.ndarray] | None = None) -> None:
+        """Send one request; the worker starts on it while the caller does other work."""
         try:
             frames.write_frame(self._process.stdin, dict(header), dict(arrays or {}))
         except BrokenPipeError:
             raise self._died() from None
+        self._pending = header.get("op")
+
+    def receive(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The answer to the request sent last, waiting at most the timeout."""
         ready, _, _ = select.select([self._process.stdout], [], [], self._timeout)
         if not ready:
             _kill_group(self._process)
-            raise LegacyTimeoutError(f"{self.name} gave no answer to {header.get('op')!r} within "
-                                     f"{self._timeout:g} s; its process group was killed")
+            raise LegacyTimeoutError(
+                f"{self.name} gave no answer to {self._pending!r} within "
+                f"{self._timeout:g} s; its process group was killed"
+            )
         answer, answer_arrays = frames.read_frame(self._process.stdout)
         if answer is None:
             raise self._died()
@@ -307,14 +364,19 @@ class LegacyWorker:
         if self._process.poll() is None:
             _kill_group(self._process)
         output = _read(self._errors_fd).decode("utf-8", "replace")
-        return LegacyJobError(f"{self.name} stopped with {_exit_description(self._process.returncode)}; "
-                              f"last {OUTPUT_TAIL_LINES} lines of its output:\n{tail(output)}")
+        return LegacyJobError(
+            f"{self.name} stopped with {_exit_description(self._process.returncode)}; "
+            f"last {OUTPUT_TAIL_LINES} lines of its output:\n{tail(output)}"
+        )
 
 
 def _stage(job_dir: Path, kind: str, params: dict[str, Any], inputs: dict[str, Path]) -> None:
     """Copy the ``legacy_caffe`` modules and the inputs into ``job_dir`` and write the job file."""
-    shutil.copytree(_PACKAGE_DIR, job_dir / _PACKAGE_DIR.name,
-                    ignore=lambda folder, names: [name for name in names if not name.endswith(".py")])
+    shutil.copytree(
+        _PACKAGE_DIR,
+        job_dir / _PACKAGE_DIR.name,
+        ignore=lambda folder, names: [name for name in names if not name.endswith(".py")],
+    )
     staged = {}
     (job_dir / _INPUTS).mkdir()
     for name, source in inputs.items():
@@ -336,8 +398,7 @@ def _collect(job_out: Path, output: str, out_dir: Path | None) -> JobResult:
         arrays = {key: archive[key] for key in archive.files}
     manifest = json.loads((job_out / protocol.MANIFEST_FILE).read_text())
     produced = sorted(path.relative_to(job_out) for path in job_out.rglob("*") if path.is_file())
-    others = [path for path in produced
-              if path.as_posix() not in (protocol.RESULT_FILE, protocol.MANIFEST_FILE)]
+    others = [path for path in produced if path.as_posix() not in (protocol.RESULT_FILE, protocol.MANIFEST_FILE)]
     given = out_dir is not None
     if not given and others:
         out_dir = Path(tempfile.mkdtemp(prefix="mfv-legacy-"))
@@ -396,8 +457,9 @@ class LocalStack(LegacyStack):
     def _check(self) -> None:
         found = shutil.which(self.python)
         if found is None:
-            raise LegacyStackError(f"no interpreter {self.python!r}: name one in which `import caffe` "
-                                   f"works, or {SETUP_HINT}")
+            raise LegacyStackError(
+                f"no interpreter {self.python!r}: name one in which `import caffe` works, or {SETUP_HINT}"
+            )
         self._executable = os.path.abspath(found)
 
     def _job_parent(self) -> None:
@@ -418,5 +480,4 @@ def get_stack(name: str = "chroot", **kw: Any) -> LegacyStack:
         return ChrootStack(Path(argument) if argument else default_root(), **kw)
     if kind == "local" and argument:
         return LocalStack(argument, **kw)
-    raise ValueError(f"unknown legacy stack {name!r}: use 'chroot', 'chroot:/path/to/root' "
-                     "or 'local:/path/to/python'")
+    raise ValueError(f"unknown legacy stack {name!r}: use 'chroot', 'chroot:/path/to/root' or 'local:/path/to/python'")

@@ -1,4 +1,5 @@
 """The tolerance table: data (``tolerances.json``), reported beside every figure."""
+
 from __future__ import annotations
 
 import json

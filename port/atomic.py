@@ -1,4 +1,5 @@
 """Atomic file and directory writes: a reader sees the old output or the new one, never half of one."""
+
 from __future__ import annotations
 
 import contextlib

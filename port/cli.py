@@ -11,6 +11,7 @@
 
 Exit status: 0 success, 1 parity outside tolerance, 2 bad input or a broken stack.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,25 +29,33 @@ DEFAULT_REPORTS = Path("reports")
 
 
 def _add_stack_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", default="chroot",
-                        help="legacy stack: 'chroot' (Debian bullseye root, see `mfv legacy setup`) "
-                             "or 'local:/path/to/python' (an interpreter where `import caffe` works)")
+    parser.add_argument(
+        "--stack",
+        default="chroot",
+        help="legacy stack: 'chroot' (Debian bullseye root, see `mfv legacy setup`) "
+        "or 'local:/path/to/python' (an interpreter where `import caffe` works)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads of the legacy stack (default 1)")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mfv", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="mfv", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="layers, lockstep and free-run parity on the built-in default "
-                                       "(CaffeNet with generated weights)")
+    demo = sub.add_parser(
+        "demo", help="layers, lockstep and free-run parity on the built-in default (CaffeNet with generated weights)"
+    )
     demo.add_argument("--out", type=Path, help="report directory (default reports/demo-<time>)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the generated weights")
     demo.add_argument("--quick", action="store_true", help="shorten the MFV schedule to a tenth")
     _add_stack_args(demo)
     demo.set_defaults(handler=_cmd_demo)
 
-    legacy = sub.add_parser("legacy", help="the legacy Caffe stack").add_subparsers(dest="legacy_command", required=True)
+    legacy = sub.add_parser("legacy", help="the legacy Caffe stack").add_subparsers(
+        dest="legacy_command", required=True
+    )
     setup = legacy.add_parser("setup", help="build the Debian bullseye + Caffe root (needs root, once)")
     setup.add_argument("--root", type=Path, help="where to build it (default: the user's cache folder)")
     setup.add_argument("--mirror", help="Debian mirror URL (default $MFV_DEBIAN_MIRROR or deb.debian.org)")
@@ -57,13 +66,19 @@ def _parser() -> argparse.ArgumentParser:
     info.set_defaults(handler=_cmd_legacy_info)
 
     parity = sub.add_parser("parity", help="compare the port with the legacy stack").add_subparsers(
-        dest="parity_command", required=True)
+        dest="parity_command", required=True
+    )
     layers = parity.add_parser("layers", help="levels 0-2: weights, every blob forward, every diff backward")
     layers.add_argument("--prototxt", type=Path, required=True)
     layers.add_argument("--weights", type=Path, required=True, help=".caffemodel (V1 or V2)")
     layers.add_argument("--image", type=Path, help="input image (default: the legacy random start from --seed)")
-    layers.add_argument("--target", action="append", default=[], metavar="LAYER:UNIT[:Y:X]",
-                        help="one-hot backward target (repeatable; default: last two fc layers, last conv centre)")
+    layers.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="LAYER:UNIT[:Y:X]",
+        help="one-hot backward target (repeatable; default: last two fc layers, last conv centre)",
+    )
     layers.add_argument("--seed", type=int, default=0)
     layers.add_argument("--tolerances", type=Path, help="tolerance table JSON (default: parity/tolerances.json)")
     layers.add_argument("--out", type=Path, help="report directory (default reports/layers-<time>)")
@@ -96,9 +111,16 @@ def _cmd_parity_layers(args: argparse.Namespace) -> int:
     from port.caffe import Target
 
     tol = Tolerances.load(args.tolerances) if args.tolerances else Tolerances.load()
-    report = run_layers_parity(args.prototxt, args.weights, get_stack(args.stack), threads=args.threads,
-                               seed=args.seed, tolerances=tol, image=args.image,
-                               targets=[Target.parse(t) for t in args.target] or None)
+    report = run_layers_parity(
+        args.prototxt,
+        args.weights,
+        get_stack(args.stack),
+        threads=args.threads,
+        seed=args.seed,
+        tolerances=tol,
+        image=args.image,
+        targets=[Target.parse(t) for t in args.target] or None,
+    )
     path = write_report(_run_dir(args.out, "layers"), report, render(report))
     print(report["verdict"]["summary"])
     print(f"report: {path}")
@@ -106,11 +128,9 @@ def _cmd_parity_layers(args: argparse.Namespace) -> int:
 
 
 def _cmd_make_weights(args: argparse.Namespace) -> int:
-    from port.caffe import fill_random, load_net, read_prototxt, write_caffemodel
+    from port.caffe import fill_random, load_net, save_caffemodel
 
-    net = fill_random(load_net(args.prototxt), args.seed)
-    blobs = {name: [b.numpy() for b in params] for name, params in net.caffe_params().items()}
-    write_caffemodel(args.out, read_prototxt(args.prototxt), blobs, version=args.format)
+    save_caffemodel(fill_random(load_net(args.prototxt), args.seed), args.prototxt, args.out, version=args.format)
     print(f"wrote {args.out}: deterministic random weights (seed {args.seed}), not pretrained")
     return 0
 
@@ -119,8 +139,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from parity.demo import run_demo
     from parity.stacks import get_stack
 
-    passed, index = run_demo(_run_dir(args.out, "demo"), get_stack(args.stack), seed=args.seed,
-                             threads=args.threads, quick=args.quick)
+    passed, index = run_demo(
+        _run_dir(args.out, "demo"), get_stack(args.stack), seed=args.seed, threads=args.threads, quick=args.quick
+    )
     print(f"report: {index}")
     return 0 if passed else 1
 

@@ -3,6 +3,7 @@
 Caffe nets of the MFV paper take BGR images on a 0..255 scale minus a
 per-channel mean, channels first, with no division by a standard deviation.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

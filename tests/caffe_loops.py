@@ -3,6 +3,7 @@
 Slow, obvious reference code for the vectorised ``port.ops`` kernels; the
 integration tests check both against the real Caffe.
 """
+
 from __future__ import annotations
 
 import math
@@ -48,5 +49,5 @@ def lrn_across_loops(x: np.ndarray, size: int, alpha: float, beta: float, k: flo
     for ch in range(c):
         lo, hi = max(ch - pre, 0), min(ch - pre + size, c)
         scale = k + alpha / size * (x[:, lo:hi].astype(np.float64) ** 2).sum(axis=1)
-        out[:, ch] = x[:, ch] * scale ** -beta
+        out[:, ch] = x[:, ch] * scale**-beta
     return out

@@ -18,10 +18,7 @@ from port.caffe import (
 )
 from port.caffe.schema import V1_LAYER_TYPES, BlobProto, NetParameter
 
-ORIGINAL_DEPLOY = (
-    Path(__file__).resolve().parents[1]
-    / "../shared/data/mfv-original/deploy_alexnet_updated.prototxt"
-)
+ORIGINAL_DEPLOY = Path(__file__).resolve().parents[1] / "../shared/data/mfv-original/deploy_alexnet_updated.prototxt"
 
 # A 2014 BVLC-style V1 net: train-time data layer, learning-rate lists, fillers.
 V1_PROTOTXT = """\
@@ -325,9 +322,7 @@ def test_truncated_one_byte_short_of_a_layer_end(mini_model: Path, tmp_path: Pat
             read_caffemodel(path)
 
 
-def test_cut_exactly_between_layers_reads_as_the_first_layers(
-    mini_model: Path, tmp_path: Path
-) -> None:
+def test_cut_exactly_between_layers_reads_as_the_first_layers(mini_model: Path, tmp_path: Path) -> None:
     """No format can tell this cut from a shorter net; callers must compare with the net."""
     model = mini_model.read_bytes()
     path = write(tmp_path / "cut.caffemodel", model[: _layer_end_offsets(model)[0]])
@@ -396,9 +391,7 @@ def test_double_data_is_read_and_rounded_to_float32(tmp_path: Path) -> None:
 
 
 def test_blob_without_any_shape_is_a_scalar(tmp_path: Path) -> None:
-    path = write(
-        tmp_path / "scalar.caffemodel", net_with_blob(BlobProto(data=[4.0])).SerializeToString()
-    )
+    path = write(tmp_path / "scalar.caffemodel", net_with_blob(BlobProto(data=[4.0])).SerializeToString())
     (array,) = read_weights(path)["ip"]
     assert array.shape == () and array == 4.0
 

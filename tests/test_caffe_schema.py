@@ -74,10 +74,7 @@ def _field_facts(field: FieldDescriptor) -> dict[str, object]:
 
 
 def _enum_values(message: Descriptor) -> dict[str, dict[str, int]]:
-    return {
-        enum.name: {value.name: value.number for value in enum.values}
-        for enum in message.enum_types
-    }
+    return {enum.name: {value.name: value.number for value in enum.values} for enum in message.enum_types}
 
 
 @pytest.mark.legacy
@@ -236,9 +233,7 @@ sys.stdout.buffer.write(net.SerializeToString())
 
 
 @pytest.mark.legacy
-def test_reads_v1_caffemodel_made_by_caffe(
-    tmp_path: Path, caffe_python: Callable[..., bytes]
-) -> None:
+def test_reads_v1_caffemodel_made_by_caffe(tmp_path: Path, caffe_python: Callable[..., bytes]) -> None:
     (tmp_path / "old.caffemodel").write_bytes(caffe_python(_CAFFE_2014_SNAPSHOT))
     net = read_caffemodel(tmp_path / "old.caffemodel")
     assert [(layer.name, layer.type) for layer in net.layer] == [
@@ -248,7 +243,5 @@ def test_reads_v1_caffemodel_made_by_caffe(
     assert [(p.lr_mult, p.decay_mult) for p in net.layer[0].param] == [(1, 1), (2, 0)]
     weights = read_weights(tmp_path / "old.caffemodel")
     assert list(weights) == ["conv1"]
-    np.testing.assert_array_equal(
-        weights["conv1"][0], np.arange(6, dtype=np.float32).reshape(2, 3, 1, 1) * 0.5
-    )
+    np.testing.assert_array_equal(weights["conv1"][0], np.arange(6, dtype=np.float32).reshape(2, 3, 1, 1) * 0.5)
     np.testing.assert_array_equal(weights["conv1"][1], np.array([[[[-1.0, 1.0]]]], np.float32))

@@ -107,9 +107,7 @@ def test_v1_round_trip(tmp_path: Path, net: NetParameter, weights) -> None:
     path = tmp_path / "w.caffemodel"
     write_caffemodel(path, net, weights, version="v1")
     raw = NetParameter.FromString(path.read_bytes())
-    assert len(raw.layer) == 0 and [layer.name for layer in raw.layers] == [
-        layer.name for layer in net.layer
-    ]
+    assert len(raw.layer) == 0 and [layer.name for layer in raw.layers] == [layer.name for layer in net.layer]
     assert raw.layers[0].type == raw.layers[0].CONVOLUTION
     assert list(raw.layers[0].blobs_lr) == [1, 2] and list(raw.layers[0].weight_decay) == [1, 0]
     assert structure(read_caffemodel(path)) == net
@@ -186,9 +184,7 @@ def test_v1_prototxt_looks_like_2014(tmp_path: Path, net: NetParameter) -> None:
 
 def test_v1_param_lists_are_padded_with_defaults(tmp_path: Path) -> None:
     """V1 lists are positional: a gap becomes the ParamSpec default."""
-    net = parse_net(
-        'layer { name: "c" type: "Convolution" param { decay_mult: 0 } param { lr_mult: 2 } }'
-    )
+    net = parse_net('layer { name: "c" type: "Convolution" param { decay_mult: 0 } param { lr_mult: 2 } }')
     write_prototxt(tmp_path / "net.prototxt", net, version="v1")
     (layer,) = text_format.Parse((tmp_path / "net.prototxt").read_text(), NetParameter()).layers
     assert list(layer.blobs_lr) == [1, 2] and list(layer.weight_decay) == [0]
@@ -254,9 +250,7 @@ def test_bad_net_arguments(tmp_path: Path) -> None:
         write_prototxt(tmp_path / "n.prototxt", parse_net('layer { name: "r" }'), version="v3")
 
 
-def test_write_replaces_existing_file_and_leaves_no_temporaries(
-    tmp_path: Path, net: NetParameter
-) -> None:
+def test_write_replaces_existing_file_and_leaves_no_temporaries(tmp_path: Path, net: NetParameter) -> None:
     path = tmp_path / "net.prototxt"
     path.write_text("old")
     write_prototxt(path, net)

@@ -1,4 +1,5 @@
 """The ``mfv`` command end to end: exit codes, files written, clear errors."""
+
 import json
 from pathlib import Path
 
@@ -13,13 +14,31 @@ NETS = Path(__file__).parent / "nets"
 
 def test_make_weights_then_parity_layers_writes_a_passing_report(tmp_path, capsys, legacy_stack):
     weights = tmp_path / "mini.caffemodel"
-    assert main(["make-weights", "--prototxt", str(NETS / "mini_inception.prototxt"), "--seed", "5",
-                 "--out", str(weights)]) == 0
+    assert (
+        main(
+            ["make-weights", "--prototxt", str(NETS / "mini_inception.prototxt"), "--seed", "5", "--out", str(weights)]
+        )
+        == 0
+    )
     assert "not pretrained" in capsys.readouterr().out
     load_net(NETS / "mini_inception.prototxt", weights)
     out = tmp_path / "report"
-    code = main(["parity", "layers", "--prototxt", str(NETS / "mini_inception.prototxt"), "--weights", str(weights),
-                 "--target", "fc:1", "--target", "left:0:3:3", "--out", str(out)])
+    code = main(
+        [
+            "parity",
+            "layers",
+            "--prototxt",
+            str(NETS / "mini_inception.prototxt"),
+            "--weights",
+            str(weights),
+            "--target",
+            "fc:1",
+            "--target",
+            "left:0:3:3",
+            "--out",
+            str(out),
+        ]
+    )
     printed = capsys.readouterr().out
     report = json.loads((out / "report.json").read_text())
     assert code == (0 if report["verdict"]["pass"] else 1)
@@ -31,8 +50,10 @@ def test_make_weights_then_parity_layers_writes_a_passing_report(tmp_path, capsy
 
 def test_make_weights_v1_refuses_what_v1_cannot_express(tmp_path, capsys):
     out = tmp_path / "mini_v1.caffemodel"
-    assert main(["make-weights", "--prototxt", str(NETS / "mini_inception.prototxt"), "--format", "v1",
-                 "--out", str(out)]) == 2
+    assert (
+        main(["make-weights", "--prototxt", str(NETS / "mini_inception.prototxt"), "--format", "v1", "--out", str(out)])
+        == 2
+    )
     assert "layer 'data': field 'input_param': V1 layers have no such field" in capsys.readouterr().err
     assert not out.exists()
 
@@ -44,7 +65,9 @@ def test_quick_demo_says_its_weights_are_generated_and_writes_three_reports(tmp_
     assert f"report: {tmp_path / 'demo' / 'index.html'}" in printed
     demo = tmp_path / "demo"
     assert sorted(p.name for p in demo.iterdir()) == ["free", "index.html", "layers", "lockstep"]
-    verdicts = [json.loads((demo / part / "report.json").read_text())["verdict"] for part in ("layers", "lockstep", "free")]
+    verdicts = [
+        json.loads((demo / part / "report.json").read_text())["verdict"] for part in ("layers", "lockstep", "free")
+    ]
     assert code == (0 if all(v["pass"] for v in verdicts) else 1)
     assert verdicts[0]["pass"] and verdicts[1]["pass"]
     assert [p.name for p in tmp_path.iterdir()] == ["demo"]
@@ -56,12 +79,18 @@ def test_legacy_info_prints_the_caffe_manifest(capsys, legacy_stack):
     assert manifest["environment"]["versions"]["caffe"] == "1.0.0"
 
 
-@pytest.mark.parametrize("text, message", [
-    (None, "nope.prototxt"),
-    ('input: "data" input_dim: 1 input_dim: 3 input_dim: 8 input_dim: 8\n'
-     'layer { name: "up" type: "Deconvolution" bottom: "data" top: "up" }', "layer 'up' has type 'Deconvolution'"),
-    ("layer { name: ", "bad.prototxt"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (None, "nope.prototxt"),
+        (
+            'input: "data" input_dim: 1 input_dim: 3 input_dim: 8 input_dim: 8\n'
+            'layer { name: "up" type: "Deconvolution" bottom: "data" top: "up" }',
+            "layer 'up' has type 'Deconvolution'",
+        ),
+        ("layer { name: ", "bad.prototxt"),
+    ],
+)
 def test_bad_input_is_a_one_line_error_with_exit_2(tmp_path, capsys, text, message):
     proto = tmp_path / ("nope.prototxt" if text is None else "bad.prototxt")
     if text is not None:

@@ -1,4 +1,5 @@
 """parity.compare: the figures every report is built from."""
+
 import numpy as np
 import pytest
 

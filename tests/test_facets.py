@@ -9,6 +9,7 @@ CMYK, PNG or JPEG.  The net is CaffeNet with its deterministic random
 weights (no pretrained weights here); its fc7 codes still separate the
 families once t-SNE has embedded them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,10 @@ def _pattern(family: str, rng: np.random.Generator, height: int, width: int) -> 
         cell = rng.uniform(0.08, 0.15)
         return (np.floor(x / cell + rng.uniform()) + np.floor(y / cell + rng.uniform())) % 2
     if family == "blobs":
-        discs = [np.hypot(x - cx, y - cy) < r
-                 for cx, cy, r in rng.uniform((0.2, 0.2, 0.08), (0.8, 0.8, 0.2), (rng.integers(2, 5), 3))]
+        discs = [
+            np.hypot(x - cx, y - cy) < r
+            for cx, cy, r in rng.uniform((0.2, 0.2, 0.08), (0.8, 0.8, 0.2), (rng.integers(2, 5), 3))
+        ]
         return np.max(discs, axis=0).astype(float)
     angle = rng.uniform(0, 2 * np.pi)
     ramp = x * np.cos(angle) + y * np.sin(angle)
@@ -57,8 +60,9 @@ def _pattern(family: str, rng: np.random.Generator, height: int, width: int) -> 
 def family_image(family: str, rng: np.random.Generator) -> Image.Image:
     """One image of ``family``: its own size, palette jitter and noise."""
     height, width = rng.integers(96, 128, 2)
-    ink, paper = (np.array(c) + rng.uniform(-25, 25, 3) for c in PALETTES["warm" if FAMILIES.index(family) < 2
-                                                                            else "cool"])
+    ink, paper = (
+        np.array(c) + rng.uniform(-25, 25, 3) for c in PALETTES["warm" if FAMILIES.index(family) < 2 else "cool"]
+    )
     t = _pattern(family, rng, height, width)[..., None]
     rgb = ink * t + paper * (1 - t) + rng.normal(0, 8, (height, width, 3))
     return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
@@ -106,8 +110,10 @@ def families(tmp_path_factory) -> tuple[Path, dict[str, int]]:
 def runs(net, families, tmp_path_factory):
     """The same facets run twice, into two directories."""
     out = tmp_path_factory.mktemp("facets")
-    return [make_facets(net, families[0], "fc7", K, M, seed=0, out_dir=out / name, batch_size=16, progress=False)
-            for name in ("first", "second")]
+    return [
+        make_facets(net, families[0], "fc7", K, M, seed=0, out_dir=out / name, batch_size=16, progress=False)
+        for name in ("first", "second")
+    ]
 
 
 def test_clusters_recover_the_families(runs, families):
@@ -166,13 +172,19 @@ def test_mean_image_rounds_to_nearest():
     np.testing.assert_array_equal(mean_image(images), [[[1, 1, 255]]])
 
 
-@pytest.mark.parametrize(("mode", "fmt"), [*((mode, "PNG") for mode in ("L", "LA", "P", "RGBA", "1", "I;16", "RGB")),
-                                           *((mode, "JPEG") for mode in ("L", "CMYK", "RGB"))])
+@pytest.mark.parametrize(
+    ("mode", "fmt"),
+    [
+        *((mode, "PNG") for mode in ("L", "LA", "P", "RGBA", "1", "I;16", "RGB")),
+        *((mode, "JPEG") for mode in ("L", "CMYK", "RGB")),
+    ],
+)
 def test_any_mode_and_size_reads_as_rgb_at_the_input_size(tmp_path, mode, fmt):
     rng = np.random.default_rng(0)
     rgb = Image.fromarray(rng.integers(0, 256, (31, 517, 3), dtype=np.uint8))
-    source = Image.fromarray((np.asarray(rgb.convert("L"), dtype=np.uint16) * 257)) if mode == "I;16" \
-        else rgb.convert(mode)
+    source = (
+        Image.fromarray((np.asarray(rgb.convert("L"), dtype=np.uint16) * 257)) if mode == "I;16" else rgb.convert(mode)
+    )
     path = tmp_path / f"odd.{fmt.lower()}"
     source.save(path, format=fmt)
     with Image.open(path) as stored:
@@ -210,17 +222,27 @@ def test_bad_folders_and_counts_are_clear_errors_and_write_nothing(net, tmp_path
     (tmp_path / "empty").mkdir()
     (tmp_path / "few").mkdir()
     write_families(tmp_path / "few", 2, seed=3)
-    cases = [(dict(image_dir=tmp_path / "missing"), FileNotFoundError, "no such folder"),
-             (dict(image_dir=tmp_path / "empty"), ValueError, "no JPEG or PNG"),
-             (dict(image_dir=families[0] / "notes.txt"), ValueError, "not a folder"),
-             (dict(k=0), ValueError, "--k 0"),
-             (dict(m=-1), ValueError, "--m -1"),
-             (dict(image_dir=tmp_path / "few", k=3, m=4), ValueError, "8 readable images are too few for --k 3"),
-             (dict(layer="fc9"), ValueError, "--layer fc9: .* has no blob"),
-             (dict(batch_size=0), ValueError, "--batch-size 0")]
+    cases = [
+        (dict(image_dir=tmp_path / "missing"), FileNotFoundError, "no such folder"),
+        (dict(image_dir=tmp_path / "empty"), ValueError, "no JPEG or PNG"),
+        (dict(image_dir=families[0] / "notes.txt"), ValueError, "not a folder"),
+        (dict(k=0), ValueError, "--k 0"),
+        (dict(m=-1), ValueError, "--m -1"),
+        (dict(image_dir=tmp_path / "few", k=3, m=4), ValueError, "8 readable images are too few for --k 3"),
+        (dict(layer="fc9"), ValueError, "--layer fc9: .* has no blob"),
+        (dict(batch_size=0), ValueError, "--batch-size 0"),
+    ]
     for overrides, error, message in cases:
-        kwargs = {"image_dir": families[0], "layer": "fc7", "k": K, "m": M, "seed": 0, "out_dir": out,
-                  "progress": False, **overrides}
+        kwargs = {
+            "image_dir": families[0],
+            "layer": "fc7",
+            "k": K,
+            "m": M,
+            "seed": 0,
+            "out_dir": out,
+            "progress": False,
+            **overrides,
+        }
         with pytest.raises(error, match=message):
             make_facets(net, **kwargs)
         assert not out.exists()
@@ -229,8 +251,10 @@ def test_bad_folders_and_counts_are_clear_errors_and_write_nothing(net, tmp_path
 def test_skipped_files_counting_against_k_times_m_is_a_clear_error(net, tmp_path):
     write_families(tmp_path, 1, seed=4)
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
-    with pytest.raises(ValueError, match="4 readable images are too few for --k 1 facets of --m 5 .*"
-                                         "1 of 5 files are unreadable: broken.png"):
+    with pytest.raises(
+        ValueError,
+        match="4 readable images are too few for --k 1 facets of --m 5 .*1 of 5 files are unreadable: broken.png",
+    ):
         make_facets(net, tmp_path, "pool5", 1, 5, 0, tmp_path / "out", progress=False)
 
 
@@ -238,8 +262,21 @@ def test_cli_warns_about_random_weights_and_writes_facets(tmp_path, capsys):
     write_families(tmp_path / "images", 3, seed=5)
     parser = argparse.ArgumentParser(prog="mfv")
     add_facets_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["facets", "--images", str(tmp_path / "images"), "--layer", "pool5", "--k", "2",
-                              "--m", "3", "--out", str(tmp_path / "out")])
+    args = parser.parse_args(
+        [
+            "facets",
+            "--images",
+            str(tmp_path / "images"),
+            "--layer",
+            "pool5",
+            "--k",
+            "2",
+            "--m",
+            "3",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert facets_command(args) == 0
     captured = capsys.readouterr()
     assert "WARNING: no --weights" in captured.err and "not pretrained" in captured.err
@@ -247,15 +284,28 @@ def test_cli_warns_about_random_weights_and_writes_facets(tmp_path, capsys):
     assert json.loads((tmp_path / "out" / "facets.json").read_text())["run"]["layer"] == "pool5"
 
 
-@pytest.mark.parametrize(("extra", "message"), [(["--k", "0"], "--k 0"),
-                                               (["--weights", "{dir}/junk.caffemodel"], "junk.caffemodel"),
-                                               (["--prototxt", "{dir}/missing.prototxt"], "missing.prototxt")])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--k", "0"], "--k 0"),
+        (["--weights", "{dir}/junk.caffemodel"], "junk.caffemodel"),
+        (["--prototxt", "{dir}/missing.prototxt"], "missing.prototxt"),
+    ],
+)
 def test_cli_bad_input_exits_2_naming_it(tmp_path, capsys, extra, message):
     (tmp_path / "junk.caffemodel").write_bytes(b"junk")
     parser = argparse.ArgumentParser(prog="mfv")
     add_facets_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["facets", "--images", str(tmp_path), "--out", str(tmp_path / "o"),
-                              *(arg.format(dir=tmp_path) for arg in extra)])
+    args = parser.parse_args(
+        [
+            "facets",
+            "--images",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "o"),
+            *(arg.format(dir=tmp_path) for arg in extra),
+        ]
+    )
     assert facets_command(args) == 2
     assert "mfv facets: error: " in (err := capsys.readouterr().err) and message in err
     assert not (tmp_path / "o").exists()

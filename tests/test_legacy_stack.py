@@ -1,4 +1,5 @@
 """The legacy Caffe stack: provisioning, the job runner and the probe jobs, on a real Caffe."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,16 @@ import pytest
 from legacy_caffe.random_weights import random_blobs
 from parity import provision
 from parity.provision import environment, setup_chroot
-from parity.stacks import (ChrootStack, JobResult, LegacyJobError, LegacyStackError,
-                           LegacyTimeoutError, LocalStack, default_root, get_stack)
+from parity.stacks import (
+    ChrootStack,
+    JobResult,
+    LegacyJobError,
+    LegacyStackError,
+    LegacyTimeoutError,
+    LocalStack,
+    default_root,
+    get_stack,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = 20160211
@@ -39,12 +48,20 @@ layer { name: "fc1" type: "InnerProduct" bottom: "norm1" top: "fc1"
 layer { name: "branch/fc2" type: "InnerProduct" bottom: "conv1" top: "branch/fc2"
         inner_product_param { num_output: 3 } }
 """
-PARAM_SHAPES = [("conv1", [(4, 3, 3, 3), (4,)]), ("fc1", [(5, 4 * 6 * 6), (5,)]),
-                ("branch/fc2", [(3, 4 * 12 * 12), (3,)])]
-BLOB_SHAPES = {"data": (1, 3, 14, 14), "conv1": (1, 4, 12, 12), "pool1": (1, 4, 6, 6),
-               "norm1": (1, 4, 6, 6), "fc1": (1, 5), "branch/fc2": (1, 3)}
-TARGETS = [{"layer": "fc1", "unit": 2, "y": None, "x": None},
-           {"layer": "conv1", "unit": 1, "y": 3, "x": 4}]
+PARAM_SHAPES = [
+    ("conv1", [(4, 3, 3, 3), (4,)]),
+    ("fc1", [(5, 4 * 6 * 6), (5,)]),
+    ("branch/fc2", [(3, 4 * 12 * 12), (3,)]),
+]
+BLOB_SHAPES = {
+    "data": (1, 3, 14, 14),
+    "conv1": (1, 4, 12, 12),
+    "pool1": (1, 4, 6, 6),
+    "norm1": (1, 4, 6, 6),
+    "fc1": (1, 5),
+    "branch/fc2": (1, 3),
+}
+TARGETS = [{"layer": "fc1", "unit": 2, "y": None, "x": None}, {"layer": "conv1", "unit": 1, "y": 3, "x": 4}]
 TARGET_BLOBS = [["data", "conv1", "pool1", "norm1", "fc1"], ["data", "conv1"]]
 
 
@@ -76,8 +93,14 @@ def test_environment_manifest_names_every_version(legacy_stack: ChrootStack) -> 
     assert all(env["versions"][name] for name in ("numpy", "scipy", "skimage", "PIL", "google.protobuf"))
     assert "openblas" in env["blas"]["libraries"]["libopenblas.so.0"]["resolved"]
     assert env["blas"]["openblas"]["corename"]
-    for package in ("python3-caffe", "libcaffe1", "libopenblas0-pthread", "python3-numpy",
-                    "python3-scipy", "python3-skimage"):
+    for package in (
+        "python3-caffe",
+        "libcaffe1",
+        "libopenblas0-pthread",
+        "python3-numpy",
+        "python3-scipy",
+        "python3-skimage",
+    ):
         assert env["debian_packages"][package]
     assert set(manifest["wall_seconds"]) == {"import_caffe", "job", "total"}
 
@@ -114,7 +137,8 @@ def test_layers_dumps_blobs_masks_and_one_hot_diffs(tiny_layers: JobResult) -> N
     for number, (target, names) in enumerate(zip(TARGETS, TARGET_BLOBS)):
         assert job["targets"][number]["blobs"] == names
         assert sorted(key for key in arrays if key.startswith(f"diff/{number}/")) == sorted(
-            f"diff/{number}/{name}" for name in names)
+            f"diff/{number}/{name}" for name in names
+        )
         assert np.abs(arrays[f"diff/{number}/data"]).max() > 0
         top = arrays[f"diff/{number}/{target['layer']}"]
         one_hot = np.zeros_like(top)
@@ -143,8 +167,15 @@ def test_proto_schema_lists_caffe_pb2(legacy_stack: ChrootStack, tmp_path: Path)
     result = legacy_stack.run("proto_schema", out_dir=tmp_path)
     schema = json.loads(result.files["schema.json"].read_text())
     layer = next(f for f in schema["messages"]["caffe.NetParameter"] if f["name"] == "layer")
-    assert layer == {"name": "layer", "number": 100, "type": "message", "label": "repeated",
-                     "default": None, "type_name": "caffe.LayerParameter", "packed": False}
+    assert layer == {
+        "name": "layer",
+        "number": 100,
+        "type": "message",
+        "label": "repeated",
+        "default": None,
+        "type_name": "caffe.LayerParameter",
+        "packed": False,
+    }
     data = next(f for f in schema["messages"]["caffe.BlobProto"] if f["name"] == "data")
     assert data["packed"] and data["type"] == "float"
     pool = next(f for f in schema["messages"]["caffe.PoolingParameter"] if f["name"] == "pool")
@@ -158,8 +189,7 @@ def test_proto_schema_lists_caffe_pb2(legacy_stack: ChrootStack, tmp_path: Path)
 def test_threads_are_pinned_and_observed(legacy_stack: ChrootStack, threads: int) -> None:
     manifest = legacy_stack.run("environment", threads=threads).manifest
     requested = manifest["threads"]["requested"]
-    assert requested == {name: str(threads) for name in
-                         ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    assert requested == {name: str(threads) for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     assert manifest["threads"]["observed"] == min(threads, manifest["environment"]["cpu_count"])
 
 
@@ -175,8 +205,7 @@ def test_caffe_abort_raises_job_error_with_its_stderr(legacy_stack: ChrootStack,
 
 
 @pytest.mark.legacy
-def test_job_error_names_the_problem(tiny_net: dict[str, Path], legacy_stack: ChrootStack,
-                                     tmp_path: Path) -> None:
+def test_job_error_names_the_problem(tiny_net: dict[str, Path], legacy_stack: ChrootStack, tmp_path: Path) -> None:
     wrong = tmp_path / "wrong.npy"
     np.save(wrong, np.zeros((1, 3, 9, 9), np.float32))
     with pytest.raises(LegacyJobError, match=r"the input array has shape \(1, 3, 9, 9\)"):
@@ -248,6 +277,10 @@ def test_get_stack_parses_names(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 
 def test_legacy_caffe_is_python27_compatible() -> None:
     vermin = Path(sys.executable).parent / "vermin"
-    completed = subprocess.run([str(vermin), "--target=2.7-", "--target=3.9-", "--violations", "--no-tips",
-                                "legacy_caffe"], cwd=REPO, capture_output=True, text=True)
+    completed = subprocess.run(
+        [str(vermin), "--target=2.7-", "--target=3.9-", "--violations", "--no-tips", "legacy_caffe"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr

@@ -1,4 +1,5 @@
 """The port's MFV loop without Caffe: schedules, presets, offsets, the step's guard, batching, outputs."""
+
 import numpy as np
 import pytest
 import torch
@@ -7,13 +8,13 @@ from PIL import Image
 from legacy_caffe import mfv_reference
 from port.caffe import Target
 from port.imaging import preprocess, random_start
+from port.mfv.backends import ReferenceOps
 from port.mfv.crops import draw_offsets
 from port.mfv.loop import MFVConfig, run_mfv
 from port.mfv.outputs import legacy_jpeg_name, legacy_uint8, read_trace, write_run
 from port.mfv.presets import load_presets, preset
 from port.mfv.schedules import denoise_weight, py2_div, step_size
 from port.mfv.step import mfv_step
-from port.mfv.backends import ReferenceOps
 from port.models import caffenet
 
 
@@ -95,8 +96,14 @@ def test_outputs_follow_the_legacy_conventions(net, tmp_path):
     config = MFVConfig(Target("fc8", 945), preset("mean", iterations_scale=0.02))
     (run,) = run_mfv(net, config, [4], progress=False)
     out = write_run(tmp_path / "run", run, name="fc8", unit=945, info={"note": "test"})
-    assert sorted(p.name for p in out.iterdir()) == ["activation.png", "fc8_0945.jpg", "final.npy", "final.png",
-                                                     "run.json", "trace.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "activation.png",
+        "fc8_0945.jpg",
+        "final.npy",
+        "final.png",
+        "run.json",
+        "trace.csv",
+    ]
     final = np.load(out / "final.npy")
     assert final.shape == (272, 272, 3) and final.dtype == np.float32
     assert np.array_equal(np.asarray(Image.open(out / "final.png")), legacy_uint8(final))

@@ -1,12 +1,22 @@
 """CaffeNetwork semantics that need no Caffe: blob naming, in-place views, end=, errors, CaffeNet."""
+
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from port.caffe import CaffeFormatError, Target, fill_random, input_gradient, load_net, one_hot_diffs, read_prototxt
-from port.caffe import write_caffemodel
+from port.caffe import (
+    CaffeFormatError,
+    Target,
+    fill_random,
+    input_gradient,
+    load_net,
+    one_hot_diffs,
+    read_prototxt,
+    save_caffemodel,
+    write_caffemodel,
+)
 from port.models import CAFFENET_PROTOTXT, caffenet
 
 NETS = Path(__file__).parent / "nets"
@@ -20,9 +30,31 @@ def _structure(net):
 def test_caffenet_prototxt_has_the_papers_structure():
     net = load_net(CAFFENET_PROTOTXT)
     names = [s.name for s in net.steps]
-    assert names == ["conv1", "relu1", "pool1", "norm1", "conv2", "relu2", "pool2", "norm2", "conv3", "relu3",
-                     "conv4", "relu4", "conv5", "relu5", "pool5", "fc6", "relu6", "drop6", "fc7", "relu7",
-                     "drop7", "fc8", "prob"]
+    assert names == [
+        "conv1",
+        "relu1",
+        "pool1",
+        "norm1",
+        "conv2",
+        "relu2",
+        "pool2",
+        "norm2",
+        "conv3",
+        "relu3",
+        "conv4",
+        "relu4",
+        "conv5",
+        "relu5",
+        "pool5",
+        "fc6",
+        "relu6",
+        "drop6",
+        "fc7",
+        "relu7",
+        "drop7",
+        "fc8",
+        "prob",
+    ]
     assert net.blob_shapes["pool5"] == (1, 256, 6, 6)
     assert sum(int(np.prod(s)) for _, shapes in net.param_shapes() for s in shapes) == 60_965_224
 
@@ -74,8 +106,11 @@ def _write(tmp_path, text, name="net.prototxt"):
 
 
 def test_unknown_layer_type_names_layer_and_type(tmp_path):
-    proto = _write(tmp_path, 'input: "data" input_dim: 1 input_dim: 3 input_dim: 8 input_dim: 8\n'
-                             'layer { name: "weird" type: "Deconvolution" bottom: "data" top: "y" }')
+    proto = _write(
+        tmp_path,
+        'input: "data" input_dim: 1 input_dim: 3 input_dim: 8 input_dim: 8\n'
+        'layer { name: "weird" type: "Deconvolution" bottom: "data" top: "y" }',
+    )
     with pytest.raises(CaffeFormatError, match=r"net.prototxt: layer 'weird' has type 'Deconvolution'"):
         load_net(proto)
 
@@ -83,19 +118,22 @@ def test_unknown_layer_type_names_layer_and_type(tmp_path):
 def test_shape_mismatch_between_prototxt_and_caffemodel_names_layer_and_shapes(tmp_path):
     other = read_prototxt(CAFFENET_PROTOTXT)
     other.layer[15].inner_product_param.num_output = 64
-    blobs = {k: [b.numpy() for b in v] for k, v in caffenet(seed=0).caffe_params().items()}
+    blobs = caffenet(seed=0).blob_arrays()
     blobs["fc6"] = [np.zeros((64, 9216), np.float32), np.zeros(64, np.float32)]
     weights = tmp_path / "other.caffemodel"
     write_caffemodel(weights, other, blobs)
-    with pytest.raises(CaffeFormatError, match=r"other.caffemodel: layer 'fc6' blob 0 has shape \(64, 9216\), "
-                                               r"but .*caffenet.prototxt expects \(4096, 9216\)"):
+    with pytest.raises(
+        CaffeFormatError,
+        match=r"other.caffemodel: layer 'fc6' blob 0 has shape \(64, 9216\), "
+        r"but .*caffenet.prototxt expects \(4096, 9216\)",
+    ):
         load_net(CAFFENET_PROTOTXT, weights)
 
 
 def test_missing_weights_for_a_layer_is_an_error(tmp_path):
     weights = tmp_path / "partial.caffemodel"
     net = caffenet(seed=0)
-    blobs = {k: [b.numpy() for b in v] for k, v in net.caffe_params().items() if k != "fc8"}
+    blobs = {k: v for k, v in net.blob_arrays().items() if k != "fc8"}
     write_caffemodel(weights, read_prototxt(CAFFENET_PROTOTXT), blobs)
     with pytest.raises(CaffeFormatError, match="no weights for layer 'fc8'"):
         load_net(CAFFENET_PROTOTXT, weights)
@@ -104,7 +142,7 @@ def test_missing_weights_for_a_layer_is_an_error(tmp_path):
 def test_truncated_caffemodel_is_a_clear_error(tmp_path):
     weights = tmp_path / "caffenet.caffemodel"
     net = caffenet(seed=0)
-    write_caffemodel(weights, read_prototxt(CAFFENET_PROTOTXT), {k: [b.numpy() for b in v] for k, v in net.caffe_params().items()})
+    save_caffemodel(net, CAFFENET_PROTOTXT, weights)
     data = weights.read_bytes()
     weights.write_bytes(data[: len(data) // 2])
     with pytest.raises(CaffeFormatError, match="caffenet.caffemodel"):
@@ -119,8 +157,11 @@ def test_missing_files_are_file_not_found(tmp_path):
 
 
 def test_layer_reading_an_unknown_blob_is_an_error(tmp_path):
-    proto = _write(tmp_path, 'input: "data" input_dim: 1 input_dim: 3 input_dim: 8 input_dim: 8\n'
-                             'layer { name: "r" type: "ReLU" bottom: "datum" top: "r" }')
+    proto = _write(
+        tmp_path,
+        'input: "data" input_dim: 1 input_dim: 3 input_dim: 8 input_dim: 8\n'
+        'layer { name: "r" type: "ReLU" bottom: "datum" top: "r" }',
+    )
     with pytest.raises(CaffeFormatError, match=r"layer 'r' reads blob\(s\) \['datum'\]"):
         load_net(proto)
 
@@ -137,7 +178,7 @@ def test_target_parsing_and_checks():
 def test_weights_description_says_where_weights_came_from(tmp_path):
     assert caffenet(seed=4).weights_description == "deterministic random weights (seed 4), not pretrained"
     assert load_net(CAFFENET_PROTOTXT).weights_description == "zeros (no weights loaded)"
-    blobs = {k: [b.numpy() for b in v] for k, v in caffenet(seed=0).caffe_params().items()}
+    blobs = caffenet(seed=0).blob_arrays()
     net_param = read_prototxt(CAFFENET_PROTOTXT)
     extra = net_param.layer.add(name="fc9", type="InnerProduct", bottom=["fc8"], top=["fc9"])
     extra.inner_product_param.num_output = 2

@@ -1,11 +1,20 @@
 """port.ops kernels against loop transcriptions of Caffe's CPU code (tests/caffe_loops.py)."""
+
 import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from port.ops import PoolGeometry, ave_pool, caffe_pool_extent, gather_pool, lrn_across_channels, lrn_within_channel, max_pool
+from port.ops import (
+    PoolGeometry,
+    ave_pool,
+    caffe_pool_extent,
+    gather_pool,
+    lrn_across_channels,
+    lrn_within_channel,
+    max_pool,
+)
 from tests.caffe_loops import lrn_across_loops, pool_loops
 
 
@@ -24,7 +33,7 @@ def pool_cases(draw):
 @given(pool_cases())
 def test_pooling_matches_caffe_loops(case):
     kernel, stride, pad, h, w, seed = case
-    if (caffe_outside(h, kernel, stride, pad) or caffe_outside(w, kernel, stride, pad)):
+    if caffe_outside(h, kernel, stride, pad) or caffe_outside(w, kernel, stride, pad):
         with pytest.raises(ValueError, match="outside the input"):
             max_pool(torch.zeros(1, 1, h, w), PoolGeometry((kernel, kernel), (stride, stride), (pad, pad)))
         return
@@ -78,8 +87,8 @@ def test_lrn_across_channels_matches_caffe_loops(size):
 def test_lrn_within_channel_is_one_plus_alpha_mean_of_square_window():
     x = np.random.RandomState(0).normal(0, 10, (1, 2, 6, 7))
     got = lrn_within_channel(torch.from_numpy(x), 3, 0.01, 0.75).numpy()
-    padded = np.pad(x ** 2, ((0, 0), (0, 0), (1, 1), (1, 1)))
-    sums = sum(padded[:, :, i:i + 6, j:j + 7] for i in range(3) for j in range(3))
+    padded = np.pad(x**2, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    sums = sum(padded[:, :, i : i + 6, j : j + 7] for i in range(3) for j in range(3))
     np.testing.assert_allclose(got, x * (1 + 0.01 / 9 * sums) ** -0.75, rtol=1e-12)
 
 

@@ -6,6 +6,7 @@ the case is reported as a warning and its values are not compared).
 float32: within 1e-3.  scikit-image's iteration count is found by
 bisection on ``max_num_iter`` (legacy_caffe.ops_reference.Denoiser).
 """
+
 import warnings
 
 import numpy as np
@@ -25,21 +26,21 @@ F64_TOLERANCE, F32_TOLERANCE, STOP_MARGIN = 1e-9, 1e-3, 1e-9
 
 
 def skimage(image, weight, max_num_iter=100, eps=1e-3, isotropic=True, channel_axis=None):
-    return denoise_tv_bregman(image, weight=weight, max_num_iter=max_num_iter, eps=eps, isotropic=isotropic,
-                              channel_axis=channel_axis)
+    return denoise_tv_bregman(
+        image, weight=weight, max_num_iter=max_num_iter, eps=eps, isotropic=isotropic, channel_axis=channel_axis
+    )
 
 
 def assert_matches_skimage_f64(image, weight, max_num_iter=100, eps=1e-3, isotropic=True, per_channel=False):
     """Values within 1e-9 and equal iteration counts, or a reported stop tie."""
     want = skimage(image, weight, max_num_iter, eps, isotropic, -1 if per_channel else None)
-    got = tv_bregman(image, weight, max_num_iter, eps, isotropic, -1 if per_channel else None,
-                     return_iterations=True)
+    got = tv_bregman(image, weight, max_num_iter, eps, isotropic, -1 if per_channel else None, return_iterations=True)
     count = Denoiser().iterations(image, weight, max_num_iter, eps, isotropic, per_channel, want)
     ours = int(np.max(got.iterations))
     if ours != count:
         tie = stop_tie(got.rmse, ours, count, eps, STOP_MARGIN)
         assert tie is not None, f"iterations: port {got.iterations}, scikit-image {count}, away from eps"
-        warnings.warn(f"stop tie: port {ours} vs scikit-image {count} iterations, stopping values {tie}")
+        warnings.warn(f"stop tie: port {ours} vs scikit-image {count} iterations, stopping values {tie}", stacklevel=2)
         return got
     assert got.image.shape == want.shape and got.image.dtype == want.dtype
     np.testing.assert_allclose(got.image, want, rtol=0, atol=F64_TOLERANCE)
@@ -105,8 +106,9 @@ def test_per_channel_mode_carries_b_from_channel_to_channel_like_skimage():
 
 def test_channel_axis_names_any_axis_of_the_image():
     image = np.random.RandomState(3).uniform(0, 255, (3, 12, 14))
-    np.testing.assert_allclose(tv_bregman(image, 0.2, channel_axis=0), skimage(image, 0.2, channel_axis=0),
-                               rtol=0, atol=F64_TOLERANCE)
+    np.testing.assert_allclose(
+        tv_bregman(image, 0.2, channel_axis=0), skimage(image, 0.2, channel_axis=0), rtol=0, atol=F64_TOLERANCE
+    )
 
 
 @pytest.mark.parametrize("shape", [(9, 11), (9, 11, 1), (9, 11, 3)])
@@ -158,23 +160,26 @@ def test_sweep_is_the_sequential_row_major_recurrence():
     np.testing.assert_allclose(sweep(torch.from_numpy(source)).numpy(), u[:, 1:, 1:], rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(image=np.full((5, 5), np.nan), weight=0.1), "NaN"),
-    (dict(image=np.full((5, 5), np.inf), weight=0.1), "NaN or infinity"),
-    (dict(image=np.zeros((5, 5), dtype=np.uint8), weight=0.1), "float32 or float64"),
-    (dict(image=[[1.0, 2.0], [3.0, 4.0]], weight=0.1), "numpy array or a torch tensor"),
-    (dict(image=np.zeros((1, 5)), weight=0.1), "at least 2 x 2"),
-    (dict(image=np.zeros((5,)), weight=0.1), r"\(H, W\[, C\]\)"),
-    (dict(image=np.zeros((5, 5)), weight=0.0), "weight"),
-    (dict(image=np.zeros((5, 5)), weight=float("nan")), "weight"),
-    (dict(image=np.zeros((5, 5)), weight="strong"), "weight"),
-    (dict(image=np.zeros((2, 5, 5)), weight=[0.1, 0.2, 0.3], batch=True), "one per image"),
-    (dict(image=np.zeros((5, 5)), weight=0.1, max_num_iter=-1), "max_num_iter"),
-    (dict(image=np.zeros((5, 5)), weight=0.1, max_num_iter=2.5), "max_num_iter"),
-    (dict(image=np.zeros((5, 5)), weight=0.1, eps=-1.0), "eps"),
-    (dict(image=np.zeros((5, 5)), weight=0.1, channel_axis=-1), "channel_axis"),
-    (dict(image=np.zeros((5, 5, 3)), weight=0.1, channel_axis=3), "channel_axis"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(image=np.full((5, 5), np.nan), weight=0.1), "NaN"),
+        (dict(image=np.full((5, 5), np.inf), weight=0.1), "NaN or infinity"),
+        (dict(image=np.zeros((5, 5), dtype=np.uint8), weight=0.1), "float32 or float64"),
+        (dict(image=[[1.0, 2.0], [3.0, 4.0]], weight=0.1), "numpy array or a torch tensor"),
+        (dict(image=np.zeros((1, 5)), weight=0.1), "at least 2 x 2"),
+        (dict(image=np.zeros((5,)), weight=0.1), r"\(H, W\[, C\]\)"),
+        (dict(image=np.zeros((5, 5)), weight=0.0), "weight"),
+        (dict(image=np.zeros((5, 5)), weight=float("nan")), "weight"),
+        (dict(image=np.zeros((5, 5)), weight="strong"), "weight"),
+        (dict(image=np.zeros((2, 5, 5)), weight=[0.1, 0.2, 0.3], batch=True), "one per image"),
+        (dict(image=np.zeros((5, 5)), weight=0.1, max_num_iter=-1), "max_num_iter"),
+        (dict(image=np.zeros((5, 5)), weight=0.1, max_num_iter=2.5), "max_num_iter"),
+        (dict(image=np.zeros((5, 5)), weight=0.1, eps=-1.0), "eps"),
+        (dict(image=np.zeros((5, 5)), weight=0.1, channel_axis=-1), "channel_axis"),
+        (dict(image=np.zeros((5, 5, 3)), weight=0.1, channel_axis=3), "channel_axis"),
+    ],
+)
 def test_bad_input_is_a_clear_value_error(kwargs, message):
     with pytest.raises(ValueError, match=message):
         tv_bregman(**kwargs)
@@ -186,8 +191,9 @@ def test_cuda_matches_cpu(per_channel):
     stack = np.random.RandomState(8).uniform(0, 255, (3, 40, 37, 3))
     axis = -1 if per_channel else None
     cpu = tv_bregman(stack, [0.01, 0.4, 2.0], channel_axis=axis, batch=True, return_iterations=True)
-    cuda = tv_bregman(torch.from_numpy(stack).cuda(), [0.01, 0.4, 2.0], channel_axis=axis, batch=True,
-                      return_iterations=True)
+    cuda = tv_bregman(
+        torch.from_numpy(stack).cuda(), [0.01, 0.4, 2.0], channel_axis=axis, batch=True, return_iterations=True
+    )
     assert cuda.image.device.type == "cuda"
     np.testing.assert_array_equal(cuda.iterations.numpy(), cpu.iterations)
     np.testing.assert_allclose(cuda.image.cpu().numpy(), cpu.image, rtol=0, atol=F64_TOLERANCE)

@@ -1,4 +1,5 @@
 """port.ops.zoom against scipy.ndimage.zoom itself (modern venv), float64 to 1e-9 and float32 to 1e-3."""
+
 import numpy as np
 import pytest
 import scipy.ndimage
@@ -73,18 +74,21 @@ def test_output_length_rounds_half_to_even_like_scipy(length, factor):
     assert zoom(torch.from_numpy(x), factor).shape == scipy_zoom(x, factor, 3).shape
 
 
-@pytest.mark.parametrize("x, factors, order, message", [
-    (torch.zeros(3, 8, 8), 1.2, 3, r"\(N, C, H, W\)"),
-    (torch.zeros(1, 1, 8, 8, dtype=torch.int64), 1.2, 3, "float32 or float64"),
-    (np.zeros((1, 1, 8, 8)), 1.2, 3, "torch.Tensor"),
-    (torch.zeros(1, 1, 8, 8), 1.2, 6, "order"),
-    (torch.zeros(1, 1, 8, 8), 1.2, True, "order"),
-    (torch.zeros(1, 1, 8, 8), 0.0, 3, "zoom"),
-    (torch.zeros(1, 1, 8, 8), float("nan"), 3, "zoom"),
-    (torch.zeros(1, 1, 8, 8), (1.2, 1.2, 1.0), 3, "zoom"),
-    (torch.zeros(1, 1, 8, 8), 0.01, 3, "nothing to sample"),
-    (torch.full((1, 1, 8, 8), float("nan")), 1.2, 3, "NaN"),
-])
+@pytest.mark.parametrize(
+    "x, factors, order, message",
+    [
+        (torch.zeros(3, 8, 8), 1.2, 3, r"\(N, C, H, W\)"),
+        (torch.zeros(1, 1, 8, 8, dtype=torch.int64), 1.2, 3, "float32 or float64"),
+        (np.zeros((1, 1, 8, 8)), 1.2, 3, "torch.Tensor"),
+        (torch.zeros(1, 1, 8, 8), 1.2, 6, "order"),
+        (torch.zeros(1, 1, 8, 8), 1.2, True, "order"),
+        (torch.zeros(1, 1, 8, 8), 0.0, 3, "zoom"),
+        (torch.zeros(1, 1, 8, 8), float("nan"), 3, "zoom"),
+        (torch.zeros(1, 1, 8, 8), (1.2, 1.2, 1.0), 3, "zoom"),
+        (torch.zeros(1, 1, 8, 8), 0.01, 3, "nothing to sample"),
+        (torch.full((1, 1, 8, 8), float("nan")), 1.2, 3, "NaN"),
+    ],
+)
 def test_bad_input_is_a_clear_value_error(x, factors, order, message):
     with pytest.raises(ValueError, match=message):
         zoom(x, factors, order)

@@ -3,6 +3,7 @@
 CaffeNet's weights are deterministic random numbers written by Caffe's own
 ``net.save``; the V1 file holds the same numbers in the 2014 layout.
 """
+
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +21,34 @@ from port.models import CAFFENET_PROTOTXT
 pytestmark = pytest.mark.legacy
 
 NETS = Path(__file__).parent / "nets"
-MEAN_IMAGE = (Path(__file__).resolve().parents[2] / "shared" / "data" / "mfv-original" / "mean_images"
-              / "n07720875" / "mean_0.jpg")
+MEAN_IMAGE = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "data"
+    / "mfv-original"
+    / "mean_images"
+    / "n07720875"
+    / "mean_0.jpg"
+)
 TOLERANCE = 1e-5
 SOFTMAX_TOLERANCE = 1e-4  # prob forward and diffs from a prob target; reasons in parity/tolerances.json
-CAFFENET_BLOBS = ["data", "conv1", "pool1", "norm1", "conv2", "pool2", "norm2", "conv3", "conv4", "conv5",
-                  "pool5", "fc6", "fc7", "fc8", "prob"]
+CAFFENET_BLOBS = [
+    "data",
+    "conv1",
+    "pool1",
+    "norm1",
+    "conv2",
+    "pool2",
+    "norm2",
+    "conv3",
+    "conv4",
+    "conv5",
+    "pool5",
+    "fc6",
+    "fc7",
+    "fc8",
+    "prob",
+]
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +64,9 @@ def caffenet_files(legacy_stack, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def caffenet_reports(legacy_stack, caffenet_files):
-    return {fmt: run_layers_parity(CAFFENET_PROTOTXT, path, legacy_stack, seed=0) for fmt, path in caffenet_files.items()}
+    return {
+        fmt: run_layers_parity(CAFFENET_PROTOTXT, path, legacy_stack, seed=0) for fmt, path in caffenet_files.items()
+    }
 
 
 def _assert_within_tolerance_or_tie(report):
@@ -109,10 +134,17 @@ def test_every_backward_difference_above_tolerance_is_a_located_pool_tie(caffene
         assert port_own >= port_other and legacy_own >= legacy_other
 
 
-@pytest.mark.skipif(not MEAN_IMAGE.exists(), reason=f"original MFV mean image not present at {MEAN_IMAGE} (no ../shared)")
+@pytest.mark.skipif(
+    not MEAN_IMAGE.exists(), reason=f"original MFV mean image not present at {MEAN_IMAGE} (no ../shared)"
+)
 def test_caffenet_on_the_bell_pepper_mean_image(legacy_stack, caffenet_files):
-    report = run_layers_parity(CAFFENET_PROTOTXT, caffenet_files["v2"], legacy_stack, image=MEAN_IMAGE,
-                               targets=[Target("fc8", 945), Target("conv5", 3, 6, 6)])
+    report = run_layers_parity(
+        CAFFENET_PROTOTXT,
+        caffenet_files["v2"],
+        legacy_stack,
+        image=MEAN_IMAGE,
+        targets=[Target("fc8", 945), Target("conv5", 3, 6, 6)],
+    )
     _assert_within_tolerance_or_tie(report)
 
 
@@ -121,9 +153,11 @@ def test_a_real_bug_is_not_excused_as_a_pool_tie(legacy_stack, caffenet_files, t
     x = preprocess(random_start(0).astype(np.float32))[None]
     np.save(tmp_path / "input.npy", x)
     target = Target("fc8", 0)
-    result = legacy_stack.run("layers", {"targets": [target.__dict__], "pool_masks": True},
-                              {"prototxt": CAFFENET_PROTOTXT, "weights": caffenet_files["v2"],
-                               "input": tmp_path / "input.npy"})
+    result = legacy_stack.run(
+        "layers",
+        {"targets": [target.__dict__], "pool_masks": True},
+        {"prototxt": CAFFENET_PROTOTXT, "weights": caffenet_files["v2"], "input": tmp_path / "input.npy"},
+    )
     net = load_net(CAFFENET_PROTOTXT, caffenet_files["v2"])
     with torch.no_grad():
         net.layer("conv1").bias += 1e-3
@@ -135,9 +169,13 @@ def test_a_real_bug_is_not_excused_as_a_pool_tie(legacy_stack, caffenet_files, t
 def test_googlenet_style_net_every_blob_within_tolerance(legacy_stack, tmp_path):
     proto = NETS / "mini_inception.prototxt"
     made = legacy_stack.run("make_weights", {"seed": 11}, {"prototxt": proto}, out_dir=tmp_path / "made")
-    report = run_layers_parity(proto, made.files["weights.caffemodel"], legacy_stack, seed=3,
-                               targets=[Target("fc", 4), Target("prob", 1), Target("left", 5, 2, 3),
-                                        Target("b3x3", 2, 4, 4)])
+    report = run_layers_parity(
+        proto,
+        made.files["weights.caffemodel"],
+        legacy_stack,
+        seed=3,
+        targets=[Target("fc", 4), Target("prob", 1), Target("left", 5, 2, 3), Target("b3x3", 2, 4, 4)],
+    )
     blobs = [r["blob"] for r in report["forward"]]
     assert {"mixed/concat", "s1", "s2", "sum", "prod", "max", "gpool", "flat", "drop", "norm2"} <= set(blobs)
     _assert_within_tolerance_or_tie(report)

@@ -1,4 +1,5 @@
 """Parity level 3 (ops) against the real legacy stack: scipy 1.6 and scikit-image 0.18 in the chroot."""
+
 import argparse
 import json
 
@@ -66,15 +67,15 @@ def test_a_wrong_reference_fails_and_a_count_change_away_from_eps_is_no_tie(repo
     assert all(r["verdict"] == FAIL for r in rows)
     assert stop_tie(np.array([0.5, 0.2, 0.1]), np.array(3), 1, 1e-3, 1e-9) is None
     assert stop_tie(np.array([0.5, 0.001 + 1e-12, 0.0009]), np.array(3), 4, 1e-3, 1e-9) == [0.001 + 1e-12]
-    assert stop_tie(np.array([[0.5, 0.0009], [0.5, 0.001 - 1e-12]]), np.array([2, 2]), 2, 1e-3, 1e-9) == \
-        [0.001 - 1e-12]
+    assert stop_tie(np.array([[0.5, 0.0009], [0.5, 0.001 - 1e-12]]), np.array([2, 2]), 2, 1e-3, 1e-9) == [0.001 - 1e-12]
 
 
 def test_cli_writes_the_report(legacy_stack, tmp_path):
     parser = argparse.ArgumentParser()
     add_ops_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["ops", "--out", str(tmp_path / "ops"), "--size", "12", "--seed", "1",
-                              "--weights", "0.05", "1.5"])
+    args = parser.parse_args(
+        ["ops", "--out", str(tmp_path / "ops"), "--size", "12", "--seed", "1", "--weights", "0.05", "1.5"]
+    )
     assert args.handler(args) == 0
     written = json.loads((tmp_path / "ops" / "report.json").read_text())
     assert written["kind"] == "ops" and written["inputs"]["size"] == 12 and written["verdict"]["pass"]

@@ -4,6 +4,7 @@ CaffeNet carries deterministic random weights; the generated start is the
 legacy loop's own random image (seed 1) and, when ../shared exists, the
 original repository's first bell-pepper mean image.
 """
+
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,9 +12,9 @@ import pytest
 import torch
 
 from parity.lockstep import FAIL, PASS, LockstepTolerances
-from parity.runs import RunSetup, lockstep, lockstep_section, run_parity
+from parity.runs import RunSetup, lockstep, run_parity
 from parity.tolerances import Tolerances
-from port.caffe import Target, read_prototxt, write_caffemodel
+from port.caffe import Target, save_caffemodel
 from port.imaging import load_rgb
 from port.mfv.backends import ReferenceOps
 from port.mfv.loop import MFVConfig
@@ -22,8 +23,15 @@ from port.models import CAFFENET_PROTOTXT, caffenet
 
 pytestmark = pytest.mark.legacy
 
-MEAN_IMAGE = (Path(__file__).resolve().parents[2] / "shared" / "data" / "mfv-original" / "mean_images"
-              / "n07720875" / "mean_0.jpg")
+MEAN_IMAGE = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "data"
+    / "mfv-original"
+    / "mean_images"
+    / "n07720875"
+    / "mean_0.jpg"
+)
 ATTRIBUTED = {"pool-tie", "relu-sign", "pool-tie+relu-sign", "denoiser"}
 TOL = Tolerances.load()
 STEP_TOL = LockstepTolerances.from_table(TOL.table)
@@ -33,7 +41,7 @@ STEP_TOL = LockstepTolerances.from_table(TOL.table)
 def weights(tmp_path_factory):
     path = tmp_path_factory.mktemp("caffenet") / "random.caffemodel"
     net = caffenet(seed=0)
-    write_caffemodel(path, read_prototxt(CAFFENET_PROTOTXT), {k: [b.numpy() for b in v] for k, v in net.caffe_params().items()})
+    save_caffemodel(net, CAFFENET_PROTOTXT, path)
     return path
 
 
@@ -51,7 +59,9 @@ def assert_lockstep_holds(section):
         if row["verdict"] == PASS:
             assert row["denoised_abs"] <= STEP_TOL.denoised_abs
         elif row["verdict"] == "denoiser":
-            assert row["gradient_rel"] <= STEP_TOL.gradient_rel and row["same_denoiser_abs"] <= STEP_TOL.same_denoiser_abs
+            assert (
+                row["gradient_rel"] <= STEP_TOL.gradient_rel and row["same_denoiser_abs"] <= STEP_TOL.same_denoiser_abs
+            )
         else:
             assert row["gradient_rel_forced"] <= STEP_TOL.gradient_rel and (row["ties"] or row["relu_flips"])
     assert section["pass"]
@@ -66,7 +76,9 @@ def test_lockstep_whole_mean_preset_from_the_random_start(legacy_stack, weights)
     assert report["verdict"]["pass"]
 
 
-@pytest.mark.skipif(not MEAN_IMAGE.exists(), reason=f"original MFV mean image not present at {MEAN_IMAGE} (no ../shared)")
+@pytest.mark.skipif(
+    not MEAN_IMAGE.exists(), reason=f"original MFV mean image not present at {MEAN_IMAGE} (no ../shared)"
+)
 def test_lockstep_whole_mean_preset_from_the_bell_pepper_mean_image(legacy_stack, weights):
     report, _ = run_parity(setup_for(weights, start_path=MEAN_IMAGE), legacy_stack, mode="lockstep", progress=False)
     assert report["lockstep"]["steps"] == 370
@@ -78,22 +90,39 @@ def test_attribution_is_no_blanket_excuse(legacy_stack, weights):
     wrong_net = caffenet(seed=0)
     with torch.no_grad():
         wrong_net.layer("conv1").bias += 1e-2
-    run, observer = lockstep(setup_for(weights, scale=0.02, net=wrong_net), legacy_stack, threads=1,
-                             ops=ReferenceOps(), tol=STEP_TOL, progress=False, stop_after=3)
+    run, observer = lockstep(
+        setup_for(weights, scale=0.02, net=wrong_net),
+        legacy_stack,
+        threads=1,
+        ops=ReferenceOps(),
+        tol=STEP_TOL,
+        progress=False,
+        stop_after=3,
+    )
     assert [row.verdict for row in observer.steps] == [FAIL] * 3
 
     class PerChannelOps(ReferenceOps):
         name = "per-channel denoiser"
 
         def denoise(self, images, weights):
-            from skimage.restoration import denoise_tv_bregman
             import numpy as np
-            out = [denoise_tv_bregman(i, weight=float(w), max_num_iter=100, eps=1e-3, channel_axis=-1)
-                   for i, w in zip(images.numpy(), weights)]
+            from skimage.restoration import denoise_tv_bregman
+
+            out = [
+                denoise_tv_bregman(i, weight=float(w), max_num_iter=100, eps=1e-3, channel_axis=-1)
+                for i, w in zip(images.numpy(), weights)
+            ]
             return torch.from_numpy(np.stack(out))
 
-    _, observer = lockstep(setup_for(weights, scale=0.02), legacy_stack, threads=1, ops=PerChannelOps(),
-                           tol=STEP_TOL, progress=False, stop_after=2)
+    _, observer = lockstep(
+        setup_for(weights, scale=0.02),
+        legacy_stack,
+        threads=1,
+        ops=PerChannelOps(),
+        tol=STEP_TOL,
+        progress=False,
+        stop_after=2,
+    )
     assert [row.verdict for row in observer.steps] == [FAIL] * 2
     assert all(row.same_denoiser_abs > 1e-2 for row in observer.steps)
 
@@ -115,8 +144,9 @@ def test_free_run_is_judged_against_the_legacy_noise_floor(legacy_stack, weights
 
 def test_center_bias_preset_on_both_stacks_reports_the_nan(legacy_stack, weights):
     """Random CaffeNet's softmax is saturated from the start: mean|g| = 0, and the 2016 step divides by it."""
-    report, _ = run_parity(setup_for(weights, preset_name="center", scale=0.05), legacy_stack, mode="free",
-                           floor=False, progress=False)
+    report, _ = run_parity(
+        setup_for(weights, preset_name="center", scale=0.05), legacy_stack, mode="free", floor=False, progress=False
+    )
     non_finite = report["free"]["non_finite"]
     assert non_finite["port"] and non_finite["legacy"]
     assert non_finite["port"].split(":")[0] == non_finite["legacy"].split(":")[0]
@@ -126,6 +156,7 @@ def test_center_bias_preset_on_both_stacks_reports_the_nan(legacy_stack, weights
 
 def test_center_bias_preset_without_legacy_quirks_stays_finite(weights):
     from port.mfv.loop import run_mfv
+
     config = replace(setup_for(weights, preset_name="center", scale=0.05).config, legacy=False)
     (run,) = run_mfv(caffenet(seed=0), config, [1], progress=False)
     assert run.first_non_finite is None and all(row.guarded for row in run.trace[:3])

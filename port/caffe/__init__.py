@@ -7,7 +7,7 @@ and ``CaffeNetwork``: a net as an ``nn.Module`` exposing every Caffe blob.
 
 from .errors import CaffeFormatError
 from .gradients import Target, input_gradient, one_hot_diffs
-from .loader import fill_random, load_net
+from .loader import fill_random, load_net, save_caffemodel
 from .network import CaffeNetwork, ForwardTrace
 from .reader import net_inputs, read_caffemodel, read_prototxt, read_weights
 from .writer import write_caffemodel, write_prototxt
@@ -25,6 +25,7 @@ __all__ = [
     "read_caffemodel",
     "read_prototxt",
     "read_weights",
+    "save_caffemodel",
     "write_caffemodel",
     "write_prototxt",
 ]

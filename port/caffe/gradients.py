@@ -7,6 +7,7 @@ ReLU.  ``one_hot_diffs`` computes the same diffs with autograd: the gradient
 of ``top_L[0, unit(, y, x)]`` with respect to each blob's first producer's
 output, which is what Caffe leaves in an in-place blob's diff.
 """
+
 from __future__ import annotations
 
 import re
@@ -49,8 +50,13 @@ class Target:
         return ":".join(str(v) for v in (self.layer, self.unit, self.y, self.x) if v is not None)
 
 
-def one_hot_diffs(net: CaffeNetwork, inputs: torch.Tensor | Mapping[str, torch.Tensor], target: Target, *,
-                  pool_argmax: Mapping[str, torch.Tensor] | None = None) -> OrderedDict[str, torch.Tensor]:
+def one_hot_diffs(
+    net: CaffeNetwork,
+    inputs: torch.Tensor | Mapping[str, torch.Tensor],
+    target: Target,
+    *,
+    pool_argmax: Mapping[str, torch.Tensor] | None = None,
+) -> OrderedDict[str, torch.Tensor]:
     """Diffs of every blob produced up to ``target.layer``, inputs included, by Caffe name."""
     step = net.step(target.layer)
     if isinstance(inputs, torch.Tensor):
@@ -60,15 +66,22 @@ def one_hot_diffs(net: CaffeNetwork, inputs: torch.Tensor | Mapping[str, torch.T
         trace = net.run(leaves, end=target.layer, pool_argmax=pool_argmax)
         top = trace.blobs[step.tops[0]]
         names = [name for name, t in trace.produced.items() if t.requires_grad]
-        grads = torch.autograd.grad(top[target.index(tuple(top.shape))], [trace.produced[n] for n in names],
-                                    allow_unused=True)
+        grads = torch.autograd.grad(
+            top[target.index(tuple(top.shape))], [trace.produced[n] for n in names], allow_unused=True
+        )
     return OrderedDict(
-        (name, torch.zeros_like(trace.produced[name]) if g is None else g) for name, g in zip(names, grads))
+        (name, torch.zeros_like(trace.produced[name]) if g is None else g) for name, g in zip(names, grads)
+    )
 
 
-def input_gradient(net: CaffeNetwork, x: torch.Tensor, target: Target, *,
-                   pool_argmax: Mapping[str, torch.Tensor] | None = None,
-                   relu_active: Mapping[str, torch.Tensor] | None = None) -> torch.Tensor:
+def input_gradient(
+    net: CaffeNetwork,
+    x: torch.Tensor,
+    target: Target,
+    *,
+    pool_argmax: Mapping[str, torch.Tensor] | None = None,
+    relu_active: Mapping[str, torch.Tensor] | None = None,
+) -> torch.Tensor:
     """The data diff alone of a one-hot at ``target`` (``one_hot_diffs(...)[input]``, without the other blobs).
 
     ``net`` must have a single input blob; this is the gradient step of the
@@ -77,7 +90,6 @@ def input_gradient(net: CaffeNetwork, x: torch.Tensor, target: Target, *,
     step = net.step(target.layer)
     leaf = x.detach().requires_grad_(True)
     with torch.enable_grad():
-        top = net.run(leaf, end=target.layer, pool_argmax=pool_argmax,
-                      relu_active=relu_active).blobs[step.tops[0]]
+        top = net.run(leaf, end=target.layer, pool_argmax=pool_argmax, relu_active=relu_active).blobs[step.tops[0]]
         (grad,) = torch.autograd.grad(top[target.index(tuple(top.shape))], leaf)
     return grad

@@ -8,6 +8,7 @@ named ``weight`` and ``bias`` in Caffe's blob order (``CaffeLayer.blob_names``).
 
 Test-phase semantics throughout: Dropout is the identity.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,7 +20,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from port.caffe.errors import CaffeFormatError
-from port.ops import PoolGeometry, ave_pool, gather_pool, lrn_across_channels, lrn_within_channel, max_pool, pooled_shape
+from port.ops import (
+    PoolGeometry,
+    ave_pool,
+    gather_pool,
+    lrn_across_channels,
+    lrn_within_channel,
+    max_pool,
+    pooled_shape,
+)
 
 Shape = tuple[int, ...]
 
@@ -46,8 +55,15 @@ def _blob_parameters(layer: CaffeLayer, shapes: Sequence[Shape]) -> None:
 
 
 class Convolution(CaffeLayer):
-    def __init__(self, weight: Shape, bias: bool, stride: tuple[int, int], pad: tuple[int, int],
-                 dilation: tuple[int, int], group: int):
+    def __init__(
+        self,
+        weight: Shape,
+        bias: bool,
+        stride: tuple[int, int],
+        pad: tuple[int, int],
+        dilation: tuple[int, int],
+        group: int,
+    ):
         super().__init__()
         _blob_parameters(self, [weight, (weight[0],)] if bias else [weight])
         self.stride, self.pad, self.dilation, self.group = stride, pad, dilation, group
@@ -345,7 +361,7 @@ def build_concat(ctx: _Context) -> Built:
     shapes = ctx.bottoms()
     p = ctx.lp.concat_param
     axis = ctx.axis(p.concat_dim if p.HasField("concat_dim") else p.axis, len(shapes[0]))
-    rest = {s[:axis] + s[axis + 1:] for s in shapes}
+    rest = {s[:axis] + s[axis + 1 :] for s in shapes}
     if len(rest) != 1 or len({len(s) for s in shapes}) != 1:
         raise ctx.error(f"bottom shapes {shapes} differ outside the concat axis {axis}")
     out = list(shapes[0])
@@ -372,7 +388,7 @@ def build_flatten(ctx: _Context) -> Built:
     start, end = ctx.axis(p.axis, len(shape)), ctx.axis(p.end_axis, len(shape))
     if end < start:
         raise ctx.error(f"end_axis {p.end_axis} comes before axis {p.axis}")
-    return Flatten(start, end), [(*shape[:start], math.prod(shape[start:end + 1]), *shape[end + 1:])]
+    return Flatten(start, end), [(*shape[:start], math.prod(shape[start : end + 1]), *shape[end + 1 :])]
 
 
 LAYER_BUILDERS: dict[str, Callable[[_Context], Built]] = {

@@ -1,4 +1,5 @@
 """Load a Caffe net from prototxt (+ caffemodel) into a ``CaffeNetwork``."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,6 +7,7 @@ from pathlib import Path
 from legacy_caffe.random_weights import random_blobs
 from port.caffe.network import CaffeNetwork
 from port.caffe.reader import read_prototxt, read_weights
+from port.caffe.writer import write_caffemodel
 
 
 def load_net(prototxt: str | Path, caffemodel: str | Path | None = None) -> CaffeNetwork:
@@ -30,6 +32,13 @@ def fill_random(net: CaffeNetwork, seed: int) -> CaffeNetwork:
     The legacy stack's ``make_weights`` job writes the same numbers through
     Caffe's own ``net.save``.
     """
-    net.load_blobs(dict(random_blobs(net.param_shapes(), seed)),
-                   source=f"deterministic random weights (seed {seed}), not pretrained")
+    net.load_blobs(
+        dict(random_blobs(net.param_shapes(), seed)),
+        source=f"deterministic random weights (seed {seed}), not pretrained",
+    )
     return net
+
+
+def save_caffemodel(net: CaffeNetwork, prototxt: str | Path, path: str | Path, *, version: str = "v2") -> None:
+    """Write ``net``'s current blobs as a caffemodel for the net described by ``prototxt`` (atomic)."""
+    write_caffemodel(path, read_prototxt(prototxt), net.blob_arrays(), version=version)

@@ -13,6 +13,7 @@ overwrites the blob it reads.  ``CaffeNetwork.run`` keeps two views of that:
 Layers run in prototxt order, as Caffe runs them; ``end=`` stops after the
 named layer like ``net.forward(end=...)``.
 """
+
 from __future__ import annotations
 
 import re
@@ -54,6 +55,7 @@ class ForwardTrace:
 
 def _in_test_phase(lp: Any) -> bool:
     """Caffe's NetStateRule filter for phase TEST (stages and levels are not used by deploy nets)."""
+
     def matches(rule: Any) -> bool:
         return not rule.HasField("phase") or rule.phase == TEST_PHASE
 
@@ -105,7 +107,9 @@ class CaffeNetwork(nn.Module):
     def _add_layer(self, lp: Any, key: str) -> None:
         missing = [b for b in lp.bottom if b not in self.blob_shapes]
         if missing:
-            raise CaffeFormatError(f"{self.source}: layer '{lp.name}' reads blob(s) {missing}, which no earlier layer produces")
+            raise CaffeFormatError(
+                f"{self.source}: layer '{lp.name}' reads blob(s) {missing}, which no earlier layer produces"
+            )
         module, top_shapes = build_layer(lp, [self.blob_shapes[b] for b in lp.bottom], self.source)
         for top, shape in zip(lp.top, top_shapes):
             if top not in self.blob_shapes:
@@ -140,6 +144,10 @@ class CaffeNetwork(nn.Module):
                 params[step.name] = blobs
         return params
 
+    def blob_arrays(self) -> dict[str, list[np.ndarray]]:
+        """The learnable blobs as numpy arrays per layer, as ``read_weights`` returns a file's."""
+        return {name: [b.detach().cpu().numpy() for b in blobs] for name, blobs in self.caffe_params().items()}
+
     def param_shapes(self) -> list[tuple[str, list[Shape]]]:
         """``[(layer, [blob shapes])]`` of the learnable layers, in network order."""
         return [(name, [tuple(b.shape) for b in blobs]) for name, blobs in self.caffe_params().items()]
@@ -163,13 +171,15 @@ class CaffeNetwork(nn.Module):
             stored = weights[name]
             if len(stored) != len(params):
                 raise CaffeFormatError(
-                    f"{source}: layer '{name}' has {len(stored)} blobs, {self.source} expects {len(params)}")
+                    f"{source}: layer '{name}' has {len(stored)} blobs, {self.source} expects {len(params)}"
+                )
             for i, (array, param) in enumerate(zip(stored, params)):
                 expected = tuple(param.shape)
                 if not caffe_shape_matches(array.shape, expected, legacy=array.ndim == 4):
                     raise CaffeFormatError(
                         f"{source}: layer '{name}' blob {i} has shape {tuple(array.shape)}, "
-                        f"but {self.source} expects {expected}")
+                        f"but {self.source} expects {expected}"
+                    )
                 with torch.no_grad():
                     param.copy_(torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).reshape(expected))
         self.weights_description = source
@@ -190,12 +200,18 @@ class CaffeNetwork(nn.Module):
             if tuple(tensor.shape[1:]) != tuple(self.inputs[name][1:]):
                 raise ValueError(
                     f"input '{name}' has shape {tuple(tensor.shape)}; {self.source} expects (N, "
-                    f"{', '.join(map(str, self.inputs[name][1:]))})")
+                    f"{', '.join(map(str, self.inputs[name][1:]))})"
+                )
         return dict(inputs)
 
-    def run(self, inputs: torch.Tensor | Mapping[str, torch.Tensor], *, end: str | None = None,
-            pool_argmax: Mapping[str, torch.Tensor] | None = None,
-            relu_active: Mapping[str, torch.Tensor] | None = None) -> ForwardTrace:
+    def run(
+        self,
+        inputs: torch.Tensor | Mapping[str, torch.Tensor],
+        *,
+        end: str | None = None,
+        pool_argmax: Mapping[str, torch.Tensor] | None = None,
+        relu_active: Mapping[str, torch.Tensor] | None = None,
+    ) -> ForwardTrace:
         """Forward through the layers up to and including ``end`` (default: all).
 
         ``pool_argmax`` maps MAX pooling layer names to argmax tensors that

@@ -70,16 +70,12 @@ def read_prototxt(path: PathLike) -> Message:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise CaffeFormatError(
-            f"not UTF-8 text (invalid byte at offset {error.start})", path=path
-        ) from None
+        raise CaffeFormatError(f"not UTF-8 text (invalid byte at offset {error.start})", path=path) from None
     net = NetParameter()
     try:
         text_format.Parse(text, net)
     except text_format.ParseError as error:
-        raise CaffeFormatError(
-            _parse_error_reason(error), path=path, line=error.GetLine()
-        ) from None
+        raise CaffeFormatError(_parse_error_reason(error), path=path, line=error.GetLine()) from None
     _check_layer_format(net, path)
     return _upgrade(net)
 
@@ -181,9 +177,7 @@ def net_inputs(net: Message) -> OrderedDict[str, tuple[int, ...]]:
             twice, a dimension is negative, or the net still has V1 layers.
     """
     if net.layers:
-        raise CaffeFormatError(
-            "net has V1 'layers'; read it with read_prototxt or read_caffemodel to upgrade it"
-        )
+        raise CaffeFormatError("net has V1 'layers'; read it with read_prototxt or read_caffemodel to upgrade it")
     inputs: OrderedDict[str, tuple[int, ...]] = OrderedDict()
     for name, shape in [*_top_level_inputs(net), *_input_layer_tops(net)]:
         if name in inputs:
@@ -212,8 +206,7 @@ def _top_level_inputs(net: Message) -> list[tuple[str, tuple[int, ...]]]:
         return [(name, tuple(shape.dim)) for name, shape in zip(names, shapes, strict=True)]
     if len(dims) != 4 * len(names):
         raise CaffeFormatError(
-            f"{len(names)} input blob(s) need {4 * len(names)} input_dim values "
-            f"(4 per input), found {len(dims)}",
+            f"{len(names)} input blob(s) need {4 * len(names)} input_dim values (4 per input), found {len(dims)}",
             field="input_dim",
         )
     return [(name, tuple(dims[4 * i : 4 * i + 4])) for i, name in enumerate(names)]
@@ -228,8 +221,7 @@ def _input_layer_tops(net: Message) -> Iterator[tuple[str, tuple[int, ...]]]:
             shapes *= len(layer.top)
         if len(shapes) != len(layer.top):
             raise CaffeFormatError(
-                f"{len(layer.top)} top(s) but {len(shapes)} shapes; "
-                "Caffe wants one shape, or one per top",
+                f"{len(layer.top)} top(s) but {len(shapes)} shapes; Caffe wants one shape, or one per top",
                 layer=layer.name,
                 field="input_param",
             )
@@ -259,9 +251,7 @@ def _parse_caffemodel(path: PathLike) -> Message:
     try:
         net.ParseFromString(data)
     except DecodeError as error:
-        raise CaffeFormatError(
-            f"not a binary NetParameter: truncated or corrupt ({error})", path=path
-        ) from None
+        raise CaffeFormatError(f"not a binary NetParameter: truncated or corrupt ({error})", path=path) from None
     _check_layer_format(net, path)
     for layer in net.layer or net.layers:
         for index, blob in enumerate(layer.blobs):
@@ -318,9 +308,7 @@ def _check_blob(blob: Message, path: PathLike, layer: str, index: int) -> None:
     """Check that the blob's stored values exactly fill its shape."""
     shape = _blob_shape(blob)
     if any(size < 0 for size in shape):
-        raise CaffeFormatError(
-            f"blob {index} has a negative dimension: {shape}", path=path, layer=layer
-        )
+        raise CaffeFormatError(f"blob {index} has a negative dimension: {shape}", path=path, layer=layer)
     field = "double_data" if blob.double_data else "data"
     expected, found = math.prod(shape), len(getattr(blob, field))
     if found != expected:

@@ -709,17 +709,13 @@ def _default_text(value: bool | int | float | str) -> str:
     return str(value)
 
 
-def _add_enum(
-    proto: descriptor_pb2.EnumDescriptorProto, name: str, values: Mapping[str, int]
-) -> None:
+def _add_enum(proto: descriptor_pb2.EnumDescriptorProto, name: str, values: Mapping[str, int]) -> None:
     proto.name = name
     for value_name, number in values.items():
         proto.value.add(name=value_name, number=number)
 
 
-def _add_field(
-    proto: descriptor_pb2.FieldDescriptorProto, field: Field, message: str, spec: MessageSpec
-) -> None:
+def _add_field(proto: descriptor_pb2.FieldDescriptorProto, field: Field, message: str, spec: MessageSpec) -> None:
     """Describe ``field`` of ``message`` in ``proto``.
 
     A type name resolves as in ``caffe.proto``: first to an enum of the same
@@ -749,9 +745,7 @@ def _add_field(
 
 def _file_descriptor() -> descriptor_pb2.FileDescriptorProto:
     """Compile the tables into one ``FileDescriptorProto``."""
-    proto = descriptor_pb2.FileDescriptorProto(
-        name="port/caffe/caffe.proto", package=PACKAGE, syntax="proto2"
-    )
+    proto = descriptor_pb2.FileDescriptorProto(name="port/caffe/caffe.proto", package=PACKAGE, syntax="proto2")
     for name, values in _ENUMS.items():
         _add_enum(proto.enum_type.add(), name, values)
     for name, spec in _MESSAGES.items():
@@ -802,9 +796,7 @@ FlattenParameter = message_class("FlattenParameter")
 
 # V1 <-> V2 layer correspondence, as in Caffe's UpgradeV1LayerParameter.
 
-V1_LAYER_TYPES: Mapping[str, str] = MappingProxyType(
-    {name: type_string for name, _, type_string in _V1_LAYER_TYPES}
-)
+V1_LAYER_TYPES: Mapping[str, str] = MappingProxyType({name: type_string for name, _, type_string in _V1_LAYER_TYPES})
 """V1 ``LayerType`` value name -> the V2 ``LayerParameter.type`` string."""
 
 V1_PARAM_SPEC_FIELDS: Mapping[str, str] = MappingProxyType(

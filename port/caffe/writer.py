@@ -145,9 +145,7 @@ def _downgrade_layer(layer: Message, old: Message, path: PathLike) -> None:
     """Fill the V1 layer ``old`` from the V2 layer ``layer``."""
     for field, _ in layer.ListFields():
         if field.name not in _V1_EXPRESSIBLE_FIELDS:
-            raise CaffeFormatError(
-                "V1 layers have no such field", path=path, layer=layer.name, field=field.name
-            )
+            raise CaffeFormatError("V1 layers have no such field", path=path, layer=layer.name, field=field.name)
     copy_fields(layer, old, _V1_COPIED_FIELDS)
     if layer.HasField("type"):
         if layer.type not in _V1_TYPE_ENUMS:
@@ -165,9 +163,7 @@ def _downgrade_layer(layer: Message, old: Message, path: PathLike) -> None:
             getattr(old, v1_field).extend(getattr(spec, spec_field) for spec in specs)
 
 
-def _layers_by_name(
-    layers: Sequence[Message], weights: Mapping[str, object], path: PathLike
-) -> dict[str, Message]:
+def _layers_by_name(layers: Sequence[Message], weights: Mapping[str, object], path: PathLike) -> dict[str, Message]:
     """Map each layer named in ``weights`` to its (unique) layer message."""
     found: dict[str, Message] = {}
     for layer in layers:
@@ -185,9 +181,7 @@ def _layers_by_name(
     return found
 
 
-def _fill_blob(
-    blob: Message, array: np.ndarray, version: Version, path: PathLike, layer: str, index: int
-) -> None:
+def _fill_blob(blob: Message, array: np.ndarray, version: Version, path: PathLike, layer: str, index: int) -> None:
     """Store ``array`` in ``blob``: its shape in the version's form, its values as float32."""
     array = np.asarray(array)
     if array.dtype.kind not in "fiu":

@@ -7,6 +7,7 @@ from any blob), ``cluster`` (PCA, t-SNE, k-means, nearest images),
 ``outputs`` (the facets directory), ``command`` (the function and the CLI).
 See ``docs/facets.md``.
 """
+
 from port.facets.command import FacetsResult, add_facets_parser, facets_command, make_facets
 
 __all__ = ["FacetsResult", "add_facets_parser", "facets_command", "make_facets"]

@@ -29,6 +29,7 @@ thread the result is a function of the codes and the seed alone, whatever
 the machine's core count (with the same libraries).  For a class of 1,300
 images the stages take seconds (``benchmarks/bench_facets.py``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -82,8 +83,10 @@ def check_counts(n_images: int, k: int, m: int) -> None:
     """Raise ``ValueError`` naming the argument when ``k`` facets of ``m`` images cannot come from ``n_images``."""
     check_facet_args(k, m)
     if n_images < max(k * m, MIN_IMAGES):
-        raise ValueError(f"{n_images} readable images are too few for --k {k} facets of --m {m} images "
-                         f"(need at least {max(k * m, MIN_IMAGES)})")
+        raise ValueError(
+            f"{n_images} readable images are too few for --k {k} facets of --m {m} images "
+            f"(need at least {max(k * m, MIN_IMAGES)})"
+        )
 
 
 def tsne_perplexity(n_images: int) -> float:
@@ -100,8 +103,14 @@ def reduce_pca(codes: np.ndarray, dims: int = PCA_DIMS) -> np.ndarray:
 
 def embed_tsne(points: np.ndarray, seed: int) -> np.ndarray:
     """A 2-D t-SNE embedding (Barnes-Hut, PCA initialisation, ``tsne_perplexity`` rule, one thread)."""
-    tsne = TSNE(n_components=2, perplexity=tsne_perplexity(len(points)), init="pca", learning_rate="auto",
-                max_iter=TSNE_ITERATIONS, random_state=seed)
+    tsne = TSNE(
+        n_components=2,
+        perplexity=tsne_perplexity(len(points)),
+        init="pca",
+        learning_rate="auto",
+        max_iter=TSNE_ITERATIONS,
+        random_state=seed,
+    )
     with threadpool_limits(limits=1):
         return tsne.fit_transform(points)
 
@@ -128,17 +137,23 @@ def nearest_to_centroids(points: np.ndarray, centroids: np.ndarray, m: int) -> n
 def cluster_embedding(embedding: np.ndarray, k: int, m: int, seed: int, pca_dims: int) -> Clustering:
     """k-means on a 2-D embedding of codes reduced to ``pca_dims``, and the ``m`` images nearest each centroid."""
     labels, centroids = kmeans(embedding, k, seed)
-    return Clustering(pca_dims=pca_dims, perplexity=tsne_perplexity(len(embedding)), embedding=embedding,
-                      labels=labels, centroids=centroids,
-                      distances=np.linalg.norm(embedding - centroids[labels], axis=1),
-                      nearest=nearest_to_centroids(embedding, centroids, m))
+    return Clustering(
+        pca_dims=pca_dims,
+        perplexity=tsne_perplexity(len(embedding)),
+        embedding=embedding,
+        labels=labels,
+        centroids=centroids,
+        distances=np.linalg.norm(embedding - centroids[labels], axis=1),
+        nearest=nearest_to_centroids(embedding, centroids, m),
+    )
 
 
 def cluster_codes(codes: np.ndarray, k: int, m: int, seed: int) -> Clustering:
     """The paper's PCA -> t-SNE -> k-means -> nearest-m recipe on ``(n, d)`` codes."""
     check_counts(len(codes), k, m)
     if not np.ptp(codes, axis=0).any():
-        raise ValueError("every image has the same code: the layer carries no information to cluster "
-                         "(try another --layer)")
+        raise ValueError(
+            "every image has the same code: the layer carries no information to cluster (try another --layer)"
+        )
     reduced = reduce_pca(codes)
     return cluster_embedding(embed_tsne(reduced, seed), k, m, seed, reduced.shape[1])

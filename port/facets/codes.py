@@ -6,6 +6,7 @@ included, so ``fc7`` is taken after ``relu7`` and ``drop7`` (identity at
 test time), as feature extraction from a Caffe net reads it.  The forward
 pass stops at the last of those layers.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -44,8 +45,7 @@ def input_size(net: CaffeNetwork) -> tuple[int, int]:
 def check_blob(net: CaffeNetwork, blob: str) -> None:
     """Raise ``ValueError`` listing the net's blobs when it has none called ``blob``."""
     if blob not in net.blob_shapes:
-        raise ValueError(f"--layer {blob}: {net.source} has no blob of that name "
-                         f"(blobs: {', '.join(net.blob_shapes)})")
+        raise ValueError(f"--layer {blob}: {net.source} has no blob of that name (blobs: {', '.join(net.blob_shapes)})")
 
 
 def code_size(net: CaffeNetwork, blob: str) -> int:
@@ -62,8 +62,9 @@ def _forward(net: CaffeNetwork, batch: np.ndarray, blob: str) -> np.ndarray:
     return values.reshape(len(batch), -1).numpy()
 
 
-def compute_codes(net: CaffeNetwork, paths: Sequence[Path], blob: str, batch_size: int = 32,
-                  progress: bool = True) -> Codes:
+def compute_codes(
+    net: CaffeNetwork, paths: Sequence[Path], blob: str, batch_size: int = 32, progress: bool = True
+) -> Codes:
     """The ``blob`` code of every readable file in ``paths``, as float32 rows in file order.
 
     Images are read (``port.facets.images.read_rgb``), preprocessed with
@@ -80,14 +81,14 @@ def compute_codes(net: CaffeNetwork, paths: Sequence[Path], blob: str, batch_siz
     with tqdm(total=len(paths), desc=f"codes {blob}", unit="img", disable=not progress) as bar:
         for start in range(0, len(paths), batch_size):
             batch, batch_paths = [], []
-            for path in paths[start:start + batch_size]:
+            for path in paths[start : start + batch_size]:
                 try:
                     batch.append(preprocess(read_rgb(path, size).astype(np.float32)))
                     batch_paths.append(path)
                 except UnreadableImageError as exc:
                     skipped.append(SkippedFile(path, str(exc)))
             if batch:
-                values[len(kept):len(kept) + len(batch)] = _forward(net, np.stack(batch), blob)
+                values[len(kept) : len(kept) + len(batch)] = _forward(net, np.stack(batch), blob)
                 kept.extend(batch_paths)
-            bar.update(len(paths[start:start + batch_size]))
-    return Codes(blob, kept, values[:len(kept)], skipped)
+            bar.update(len(paths[start : start + batch_size]))
+    return Codes(blob, kept, values[: len(kept)], skipped)

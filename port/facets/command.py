@@ -6,6 +6,7 @@
 Heavy libraries (torch, scikit-learn, matplotlib) are imported when a run
 starts, not when the ``mfv`` parser is built.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,9 @@ class FacetsResult:
     clustering: Clustering
 
 
-def describe_run(net: CaffeNetwork, image_dir: str | Path, layer: str, k: int, m: int, seed: int,
-                 batch_size: int) -> RunInfo:
+def describe_run(
+    net: CaffeNetwork, image_dir: str | Path, layer: str, k: int, m: int, seed: int, batch_size: int
+) -> RunInfo:
     """The manifest's record of a run: arguments, net, weights, thread counts and library versions.
 
     torch's thread count is recorded because it changes the last bits of
@@ -53,15 +55,33 @@ def describe_run(net: CaffeNetwork, image_dir: str | Path, layer: str, k: int, m
     from port.facets.codes import input_size
     from port.facets.outputs import RunInfo
 
-    return RunInfo(net=net.net_name, prototxt=net.source, weights=net.weights_description, layer=layer,
-                   image_dir=str(image_dir), input_size=input_size(net), k=k, m=m, seed=seed, batch_size=batch_size,
-                   torch_threads=torch.get_num_threads(),
-                   versions={"python": platform.python_version(),
-                             **{name: version(name) for name in LIBRARIES}})
+    return RunInfo(
+        net=net.net_name,
+        prototxt=net.source,
+        weights=net.weights_description,
+        layer=layer,
+        image_dir=str(image_dir),
+        input_size=input_size(net),
+        k=k,
+        m=m,
+        seed=seed,
+        batch_size=batch_size,
+        torch_threads=torch.get_num_threads(),
+        versions={"python": platform.python_version(), **{name: version(name) for name in LIBRARIES}},
+    )
 
 
-def make_facets(net: CaffeNetwork, image_dir: str | Path, layer: str, k: int, m: int, seed: int,
-                out_dir: str | Path, batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = True) -> FacetsResult:
+def make_facets(
+    net: CaffeNetwork,
+    image_dir: str | Path,
+    layer: str,
+    k: int,
+    m: int,
+    seed: int,
+    out_dir: str | Path,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: bool = True,
+) -> FacetsResult:
     """Facets of the images in ``image_dir`` as ``net`` sees them at blob ``layer``, written to ``out_dir``.
 
     The paper's recipe (legacy spec, section 5): codes of every readable
@@ -90,32 +110,50 @@ def make_facets(net: CaffeNetwork, image_dir: str | Path, layer: str, k: int, m:
         unreadable = ", ".join(s.path.name for s in codes.skipped)
         raise ValueError(f"{exc}; {len(codes.skipped)} of {len(paths)} files are unreadable: {unreadable}") from None
     clustering = cluster_codes(codes.values, k, m, seed)
-    manifest = write_facets_dir(out_dir, codes, clustering,
-                                describe_run(net, image_dir, layer, k, m, seed, batch_size), progress)
+    manifest = write_facets_dir(
+        out_dir, codes, clustering, describe_run(net, image_dir, layer, k, m, seed, batch_size), progress
+    )
     out_dir = Path(out_dir)
-    return FacetsResult(out_dir=out_dir, manifest=out_dir / MANIFEST,
-                        mean_images=[out_dir / facet["mean_jpg"] for facet in manifest["facets"]],
-                        cluster_sizes=[int(n) for n in clustering.sizes], paths=codes.paths,
-                        skipped=codes.skipped, clustering=clustering)
+    return FacetsResult(
+        out_dir=out_dir,
+        manifest=out_dir / MANIFEST,
+        mean_images=[out_dir / facet["mean_jpg"] for facet in manifest["facets"]],
+        cluster_sizes=[int(n) for n in clustering.sizes],
+        paths=codes.paths,
+        skipped=codes.skipped,
+        clustering=clustering,
+    )
 
 
 def add_facets_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``facets`` subcommand to an ``mfv`` subparsers object and return its parser."""
     parser = subparsers.add_parser(
-        "facets", help="facets of a class: codes, PCA, t-SNE, k-means, mean images (start images for visualize)",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--net", choices=BUILT_IN_NETS, default="caffenet",
-                        help="built-in network (default caffenet); --prototxt replaces it")
+        "facets",
+        help="facets of a class: codes, PCA, t-SNE, k-means, mean images (start images for visualize)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--net",
+        choices=BUILT_IN_NETS,
+        default="caffenet",
+        help="built-in network (default caffenet); --prototxt replaces it",
+    )
     parser.add_argument("--prototxt", type=Path, help="deploy prototxt of another Caffe net (then --weights fits it)")
-    parser.add_argument("--weights", type=Path,
-                        help=".caffemodel (V1 or V2); without it, deterministic random weights (NOT pretrained)")
+    parser.add_argument(
+        "--weights", type=Path, help=".caffemodel (V1 or V2); without it, deterministic random weights (NOT pretrained)"
+    )
     parser.add_argument("--images", type=Path, required=True, help="folder of JPEG/PNG images of one class")
     parser.add_argument("--layer", default="fc7", help="blob whose values are the codes (default fc7)")
     parser.add_argument("--k", type=int, default=10, help="number of facets (k-means clusters; default 10)")
     parser.add_argument("--m", type=int, default=15, help="images averaged per facet (default 15)")
     parser.add_argument("--seed", type=int, default=0, help="seed of t-SNE and k-means (default 0)")
-    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
-                        help=f"images per forward pass (default {DEFAULT_BATCH_SIZE})")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"images per forward pass (default {DEFAULT_BATCH_SIZE})",
+    )
     parser.add_argument("--out", type=Path, required=True, help="facets directory to write (replaced whole)")
     return parser
 
@@ -138,8 +176,11 @@ def facets_command(args: argparse.Namespace) -> int:
     try:
         net = _load(args)
         if args.weights is None:
-            print(f"mfv facets: WARNING: no --weights given: {net.weights_description}. "
-                  "The facets describe an untrained network, not the paper's.", file=sys.stderr)
+            print(
+                f"mfv facets: WARNING: no --weights given: {net.weights_description}. "
+                "The facets describe an untrained network, not the paper's.",
+                file=sys.stderr,
+            )
         result = make_facets(net, args.images, args.layer, args.k, args.m, args.seed, args.out, args.batch_size)
     except (CaffeFormatError, FileNotFoundError, ValueError) as exc:
         print(f"mfv facets: error: {exc}", file=sys.stderr)
@@ -147,6 +188,8 @@ def facets_command(args: argparse.Namespace) -> int:
     for skipped in result.skipped:
         print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
     sizes = ", ".join(str(n) for n in result.cluster_sizes)
-    print(f"wrote {len(result.mean_images)} facets of {len(result.paths)} images "
-          f"({len(result.skipped)} skipped) to {result.out_dir} - cluster sizes {sizes}; manifest {result.manifest}")
+    print(
+        f"wrote {len(result.mean_images)} facets of {len(result.paths)} images "
+        f"({len(result.skipped)} skipped) to {result.out_dir} - cluster sizes {sizes}; manifest {result.manifest}"
+    )
     return 0

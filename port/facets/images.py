@@ -14,6 +14,7 @@ greyscale (PIL modes ``I;16*`` and ``I``, as 16-bit PNGs open) is scaled by
 1/257 to 8 bits rather than clipped.  EXIF orientation is not applied: pixels
 are taken as stored, as the original pipeline took them.
 """
+
 from __future__ import annotations
 
 import struct
@@ -53,9 +54,14 @@ def list_images(image_dir: str | Path) -> list[Path]:
         raise FileNotFoundError(f"--images {folder}: no such folder")
     if not folder.is_dir():
         raise ValueError(f"--images {folder}: not a folder")
-    paths = sorted((p for p in folder.iterdir()
-                    if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()),
-                   key=lambda p: p.name)
+    paths = sorted(
+        (
+            p
+            for p in folder.iterdir()
+            if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()
+        ),
+        key=lambda p: p.name,
+    )
     if not paths:
         raise ValueError(f"--images {folder}: no JPEG or PNG files ({', '.join(sorted(IMAGE_SUFFIXES))})")
     return paths

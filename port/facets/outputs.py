@@ -24,6 +24,7 @@ grey level on average.
 Files are byte-identical for identical inputs: JSON has sorted keys and
 floats rounded to ``FLOAT_DECIMALS``, PNGs carry no software or time stamp.
 """
+
 from __future__ import annotations
 
 import html
@@ -110,16 +111,35 @@ def scatter_png(clustering: Clustering, thumbnails: Sequence[np.ndarray], layer:
     fig = Figure(figsize=(9, 9))
     ax = fig.add_subplot()
     colours = np.array([facet_colour(j, k) for j in range(k)])
-    ax.scatter(*clustering.embedding.T, c=colours[clustering.labels], s=10, linewidths=0.3,
-               edgecolors="white", zorder=2)
+    ax.scatter(
+        *clustering.embedding.T, c=colours[clustering.labels], s=10, linewidths=0.3, edgecolors="white", zorder=2
+    )
     zoom = THUMBNAIL / thumbnails[0].shape[1]
     for j, (centroid, thumb) in enumerate(zip(clustering.centroids, thumbnails)):
-        ax.add_artist(AnnotationBbox(OffsetImage(thumb, zoom=zoom), centroid, frameon=True, pad=0.1, zorder=1,
-                                     bboxprops={"edgecolor": colours[j], "linewidth": 2.5}))
-        ax.annotate(str(j), centroid, color="white", fontsize=9, fontweight="bold", ha="center", va="center",
-                    zorder=3, bbox={"boxstyle": "circle,pad=0.15", "facecolor": colours[j], "linewidth": 0})
-    ax.set_title(f"t-SNE of {len(clustering.labels)} {layer} codes, {k} k-means clusters "
-                 "(facet mean images at the centroids)")
+        ax.add_artist(
+            AnnotationBbox(
+                OffsetImage(thumb, zoom=zoom),
+                centroid,
+                frameon=True,
+                pad=0.1,
+                zorder=1,
+                bboxprops={"edgecolor": colours[j], "linewidth": 2.5},
+            )
+        )
+        ax.annotate(
+            str(j),
+            centroid,
+            color="white",
+            fontsize=9,
+            fontweight="bold",
+            ha="center",
+            va="center",
+            zorder=3,
+            bbox={"boxstyle": "circle,pad=0.15", "facecolor": colours[j], "linewidth": 0},
+        )
+    ax.set_title(
+        f"t-SNE of {len(clustering.labels)} {layer} codes, {k} k-means clusters (facet mean images at the centroids)"
+    )
     ax.set_xticks([])
     ax.set_yticks([])
     return _figure_png(fig)
@@ -173,46 +193,88 @@ def image_table(codes: Codes, clustering: Clustering) -> list[dict[str, Any]]:
         for rank, i in enumerate(nearest, start=1):
             if clustering.labels[i] == j:
                 ranks[int(i)] = rank
-    return [{"file": path.name, "position": _rounded(clustering.embedding[i]), "cluster": int(clustering.labels[i]),
-             "distance": round(float(clustering.distances[i]), FLOAT_DECIMALS), "rank": ranks.get(i)}
-            for i, path in enumerate(codes.paths)]
+    return [
+        {
+            "file": path.name,
+            "position": _rounded(clustering.embedding[i]),
+            "cluster": int(clustering.labels[i]),
+            "distance": round(float(clustering.distances[i]), FLOAT_DECIMALS),
+            "rank": ranks.get(i),
+        }
+        for i, path in enumerate(codes.paths)
+    ]
 
 
 def facet_table(codes: Codes, clustering: Clustering) -> list[dict[str, Any]]:
     """The manifest's facet records, in facet order."""
     sizes, members = clustering.sizes, clustering.members_among_nearest
-    return [{"index": j, **facet_files(j), "cluster_size": int(sizes[j]), "centroid": _rounded(clustering.centroids[j]),
-             "nearest": [codes.paths[i].name for i in clustering.nearest[j]],
-             "members_among_nearest": int(members[j])}
-            for j in range(len(clustering.centroids))]
+    return [
+        {
+            "index": j,
+            **facet_files(j),
+            "cluster_size": int(sizes[j]),
+            "centroid": _rounded(clustering.centroids[j]),
+            "nearest": [codes.paths[i].name for i in clustering.nearest[j]],
+            "members_among_nearest": int(members[j]),
+        }
+        for j in range(len(clustering.centroids))
+    ]
 
 
 def _index_html(manifest: dict[str, Any], run: RunInfo) -> str:
-    facts = table(["run", ""], [["net", f"{run.net} ({run.prototxt})"], ["weights", run.weights],
-                                ["layer", run.layer], ["images", f"{manifest['n_images']} used, "
-                                                                 f"{len(manifest['skipped'])} skipped"],
-                                ["k, m, seed", f"{run.k}, {run.m}, {run.seed}"]])
-    facets = table(["facet", "cluster size", "own members among the m nearest", "files"],
-                   [[f["index"], f["cluster_size"], f["members_among_nearest"], ", ".join(f["nearest"])]
-                    for f in manifest["facets"]])
-    sheets = "".join(f"<h3>Facet {f['index']}</h3><img src='{html.escape(f['contact_sheet'])}' alt=''>"
-                     for f in manifest["facets"])
+    facts = table(
+        ["run", ""],
+        [
+            ["net", f"{run.net} ({run.prototxt})"],
+            ["weights", run.weights],
+            ["layer", run.layer],
+            ["images", f"{manifest['n_images']} used, {len(manifest['skipped'])} skipped"],
+            ["k, m, seed", f"{run.k}, {run.m}, {run.seed}"],
+        ],
+    )
+    facets = table(
+        ["facet", "cluster size", "own members among the m nearest", "files"],
+        [
+            [f["index"], f["cluster_size"], f["members_among_nearest"], ", ".join(f["nearest"])]
+            for f in manifest["facets"]
+        ],
+    )
+    sheets = "".join(
+        f"<h3>Facet {f['index']}</h3><img src='{html.escape(f['contact_sheet'])}' alt=''>" for f in manifest["facets"]
+    )
     skipped = table(["skipped file", "reason"], [[s["file"], s["reason"]] for s in manifest["skipped"]])
-    return page(f"Facets of {run.layer}", [facts, "<img src='tsne.png' alt='t-SNE' style='max-width:100%'>",
-                                               facets, sheets, skipped if manifest["skipped"] else ""])
+    return page(
+        f"Facets of {run.layer}",
+        [
+            facts,
+            "<img src='tsne.png' alt='t-SNE' style='max-width:100%'>",
+            facets,
+            sheets,
+            skipped if manifest["skipped"] else "",
+        ],
+    )
 
 
-def write_facets_dir(out_dir: str | Path, codes: Codes, clustering: Clustering, run: RunInfo,
-                     progress: bool = True) -> dict[str, Any]:
+def write_facets_dir(
+    out_dir: str | Path, codes: Codes, clustering: Clustering, run: RunInfo, progress: bool = True
+) -> dict[str, Any]:
     """Write the whole facets directory atomically and return its manifest.
 
     The m images of each facet are read again from disk (``read_rgb``, at
     ``run.input_size``), so the codes pass never holds them all.
     """
-    manifest = {"format": FORMAT, "run": asdict(run), "n_images": len(codes.paths),
-                "code_length": codes.values.shape[1], "pca_dims": clustering.pca_dims, "tsne_perplexity": round(clustering.perplexity, FLOAT_DECIMALS),
-                "facets": facet_table(codes, clustering), "images": "images.json", "scatter": "tsne.png",
-                "skipped": [{"file": s.path.name, "reason": s.reason} for s in codes.skipped]}
+    manifest = {
+        "format": FORMAT,
+        "run": asdict(run),
+        "n_images": len(codes.paths),
+        "code_length": codes.values.shape[1],
+        "pca_dims": clustering.pca_dims,
+        "tsne_perplexity": round(clustering.perplexity, FLOAT_DECIMALS),
+        "facets": facet_table(codes, clustering),
+        "images": "images.json",
+        "scatter": "tsne.png",
+        "skipped": [{"file": s.path.name, "reason": s.reason} for s in codes.skipped],
+    }
     with atomic_directory(out_dir) as partial:
         means = []
         for j, nearest in enumerate(tqdm(clustering.nearest, desc="facets", unit="facet", disable=not progress)):
@@ -222,13 +284,15 @@ def write_facets_dir(out_dir: str | Path, codes: Codes, clustering: Clustering, 
             means.append(mean)
             (partial / files["mean_jpg"]).write_bytes(encode(mean, "JPEG"))
             (partial / files["mean_png"]).write_bytes(encode(mean, "PNG"))
-            title = (f"facet {j}: mean of the {len(nearest)} images nearest the centroid "
-                     f"(cluster of {clustering.sizes[j]})")
+            title = (
+                f"facet {j}: mean of the {len(nearest)} images nearest the centroid (cluster of {clustering.sizes[j]})"
+            )
             captions = ["mean"] + [f"{rank}. {codes.paths[i].name}" for rank, i in enumerate(nearest, start=1)]
             (partial / files["contact_sheet"]).write_bytes(contact_sheet_png(title, [mean, *images], captions))
         (partial / "tsne.png").write_bytes(scatter_png(clustering, means, run.layer))
-        (partial / "images.json").write_text(to_json({"layer": run.layer, "images": image_table(codes, clustering)}),
-                                             encoding="utf-8")
+        (partial / "images.json").write_text(
+            to_json({"layer": run.layer, "images": image_table(codes, clustering)}), encoding="utf-8"
+        )
         (partial / MANIFEST).write_text(to_json(manifest), encoding="utf-8")
         (partial / "index.html").write_text(_index_html(manifest, run), encoding="utf-8")
     return manifest

@@ -14,6 +14,7 @@ A backend maps
 ``ReferenceOps`` calls scipy and scikit-image themselves, one image at a
 time, on the CPU.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -46,7 +47,10 @@ class ReferenceOps:
         return torch.from_numpy(np.stack(zoomed)).to(images.device)
 
     def denoise(self, images: torch.Tensor, weights: Sequence[float]) -> torch.Tensor:
-        denoised = [denoise_tv_bregman(image, weight=float(w), max_num_iter=TV_MAX_ITER, eps=TV_EPS,
-                                       isotropic=True, channel_axis=None)
-                    for image, w in zip(images.cpu().numpy(), weights)]
+        denoised = [
+            denoise_tv_bregman(
+                image, weight=float(w), max_num_iter=TV_MAX_ITER, eps=TV_EPS, isotropic=True, channel_axis=None
+            )
+            for image, w in zip(images.cpu().numpy(), weights)
+        ]
         return torch.from_numpy(np.stack(denoised)).to(images.device)

@@ -1,4 +1,5 @@
 """``mfv visualize``: one neuron, one facet, with the port or with the pycaffe reference."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,10 +8,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from port.atomic import atomic_directory
-from port.caffe import CaffeNetwork, Target, load_net, read_prototxt, write_caffemodel
+from port.caffe import CaffeNetwork, Target, load_net, save_caffemodel
 from port.imaging import load_rgb
 from port.mfv.loop import MFVConfig, run_mfv
 from port.mfv.outputs import write_run
@@ -24,29 +23,43 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     """The options naming the net, its weights, the target and the schedule (shared with ``mfv parity run``)."""
     parser.add_argument("--net", default="caffenet", choices=("caffenet",), help="built-in net (default caffenet)")
     parser.add_argument("--prototxt", type=Path, help="a deploy prototxt instead of the built-in net's")
-    parser.add_argument("--weights", type=Path,
-                        help="a .caffemodel (default: deterministic random CaffeNet weights - NOT pretrained)")
+    parser.add_argument(
+        "--weights", type=Path, help="a .caffemodel (default: deterministic random CaffeNet weights - NOT pretrained)"
+    )
     parser.add_argument("--unit", type=int, required=True, help="unit of the target layer, e.g. 945 (bell pepper)")
     parser.add_argument("--layer", default="fc8", help="target layer for octaves that name none (default fc8)")
     parser.add_argument("--xy", type=int, help="spatial position (row = column = xy) of a conv target")
     parser.add_argument("--start", type=Path, help="start image (e.g. a facet's mean image); default random")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--preset", default="mean", choices=("mean", "center"))
-    parser.add_argument("--iterations-scale", type=float,
-                        help="shorten every octave by this factor (quick runs; not the paper's schedule)")
-    parser.add_argument("--no-legacy", dest="legacy", action="store_false",
-                        help="intended schedules (linear ramps, true division) and a guarded step")
+    parser.add_argument(
+        "--iterations-scale",
+        type=float,
+        help="shorten every octave by this factor (quick runs; not the paper's schedule)",
+    )
+    parser.add_argument(
+        "--no-legacy",
+        dest="legacy",
+        action="store_false",
+        help="intended schedules (linear ramps, true division) and a guarded step",
+    )
 
 
 def add_visualize_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("visualize", help="visualise one unit with the MFV octave loop")
     add_model_args(parser)
-    parser.add_argument("--facets", type=Path, help="a facets directory (mfv facets): run every facet's mean image "
-                                                    "as a start, in one batch; writes DIR/facet_<j>/")
+    parser.add_argument(
+        "--facets",
+        type=Path,
+        help="a facets directory (mfv facets): run every facet's mean image "
+        "as a start, in one batch; writes DIR/facet_<j>/",
+    )
     parser.add_argument("--name", help="name part of the legacy JPEG, <name>_<unit:04d>.jpg (default: the layer)")
     parser.add_argument("--out", type=Path, required=True, help="output directory (replaced atomically)")
-    parser.add_argument("--stack", help="run the pycaffe reference on this legacy stack instead of the port "
-                                        "('chroot' or 'local:/path/to/python')")
+    parser.add_argument(
+        "--stack",
+        help="run the pycaffe reference on this legacy stack instead of the port ('chroot' or 'local:/path/to/python')",
+    )
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads of the legacy stack")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(handler=visualize_command)
@@ -54,8 +67,11 @@ def add_visualize_parser(sub: argparse._SubParsersAction) -> None:
 
 def config_from_args(args: argparse.Namespace) -> MFVConfig:
     y = x = args.xy
-    return MFVConfig(Target(args.layer, args.unit, y, x), preset(args.preset, iterations_scale=args.iterations_scale),
-                     legacy=args.legacy)
+    return MFVConfig(
+        Target(args.layer, args.unit, y, x),
+        preset(args.preset, iterations_scale=args.iterations_scale),
+        legacy=args.legacy,
+    )
 
 
 def net_from_args(args: argparse.Namespace) -> tuple[CaffeNetwork, Path]:
@@ -64,8 +80,10 @@ def net_from_args(args: argparse.Namespace) -> tuple[CaffeNetwork, Path]:
     if args.weights is None:
         if args.prototxt is not None:
             raise ValueError("--prototxt needs --weights")
-        print(f"mfv: WARNING: no --weights: CaffeNet with deterministic random weights (seed {RANDOM_WEIGHTS_SEED}), "
-              "not pretrained; the images will not look like the paper's")
+        print(
+            f"mfv: WARNING: no --weights: CaffeNet with deterministic random weights (seed {RANDOM_WEIGHTS_SEED}), "
+            "not pretrained; the images will not look like the paper's"
+        )
         return caffenet(seed=RANDOM_WEIGHTS_SEED), prototxt
     return load_net(prototxt, args.weights), prototxt
 
@@ -75,7 +93,7 @@ def weights_file(net: CaffeNetwork, prototxt: Path, args: argparse.Namespace, tm
     if args.weights is not None:
         return args.weights
     path = tmp / "random-weights.caffemodel"
-    write_caffemodel(path, read_prototxt(prototxt), {k: [b.numpy() for b in v] for k, v in net.caffe_params().items()})
+    save_caffemodel(net, prototxt, path)
     return path
 
 
@@ -83,7 +101,9 @@ def facet_starts(facets_dir: Path) -> list[Path]:
     """The mean images of a facets directory, in facet order (its ``facets.json``)."""
     manifest = facets_dir / "facets.json"
     if not manifest.is_file():
-        raise FileNotFoundError(f"{facets_dir} is no facets directory: {manifest} is missing (make one with mfv facets)")
+        raise FileNotFoundError(
+            f"{facets_dir} is no facets directory: {manifest} is missing (make one with mfv facets)"
+        )
     try:
         entries = json.loads(manifest.read_text())["facets"]
         return [facets_dir / entry["mean_png"] for entry in entries]
@@ -99,8 +119,13 @@ def visualize_command(args: argparse.Namespace) -> int:
     name = args.name or args.layer
     start_paths = facet_starts(args.facets) if args.facets is not None else [args.start]
     starts = [None if path is None else load_rgb(path) for path in start_paths]
-    info = {"target": str(config.target), "preset": args.preset, "legacy": args.legacy,
-            "weights": net.weights_description, "prototxt": str(prototxt)}
+    info = {
+        "target": str(config.target),
+        "preset": args.preset,
+        "legacy": args.legacy,
+        "weights": net.weights_description,
+        "prototxt": str(prototxt),
+    }
     began = time.perf_counter()
     if args.stack is None:
         runs = run_mfv(net, config, [args.seed] * len(starts), starts, progress=not args.quiet)
@@ -112,27 +137,41 @@ def visualize_command(args: argparse.Namespace) -> int:
         stack = get_stack(args.stack)
         with tempfile.TemporaryDirectory(prefix="mfv-visualize-") as tmp:
             weights = weights_file(net, prototxt, args, Path(tmp))
-            done = [run_reference(stack, prototxt, weights, config, args.seed, path, name=name, threads=args.threads)
-                    for path in start_paths]
+            done = [
+                run_reference(stack, prototxt, weights, config, args.seed, path, name=name, threads=args.threads)
+                for path in start_paths
+            ]
         runs, jpegs = [d[0] for d in done], [d[1] for d in done]
         info["engine"] = f"pycaffe reference on {args.stack}"
         info["legacy_environment"] = done[0][2]["environment"]
     info["wall_seconds"] = round(time.perf_counter() - began, 3)
     if args.facets is None:
-        out = write_run(args.out, runs[0], name=name, unit=args.unit, info=dict(info, start=str(args.start or "random")),
-                        jpeg=jpegs[0])
+        out = write_run(
+            args.out,
+            runs[0],
+            name=name,
+            unit=args.unit,
+            info=dict(info, start=str(args.start or "random")),
+            jpeg=jpegs[0],
+        )
     else:
         with atomic_directory(args.out) as partial:
             for j, (run, jpeg, path) in enumerate(zip(runs, jpegs, start_paths)):
-                write_run(partial / f"facet_{j}", run, name=name, unit=args.unit, info=dict(info, start=str(path)),
-                          jpeg=jpeg)
+                write_run(
+                    partial / f"facet_{j}", run, name=name, unit=args.unit, info=dict(info, start=str(path)), jpeg=jpeg
+                )
         out = args.out
     print(f"{info['engine']}: {len(runs)} run(s), {len(runs[0].trace)} iterations, {info['wall_seconds']} s")
     for j, run in enumerate(runs):
         cause = run.non_finite_cause()
         label = f"facet {j}: " if args.facets is not None else ""
-        print(f"{label}final image {run.image.shape[0]}x{run.image.shape[1]}"
-              + (f"; the image became NaN at {cause}" if cause else
-                 f", target activation {run.trace[-1].target_act:.4g} before the last step"))
+        print(
+            f"{label}final image {run.image.shape[0]}x{run.image.shape[1]}"
+            + (
+                f"; the image became NaN at {cause}"
+                if cause
+                else f", target activation {run.trace[-1].target_act:.4g} before the last step"
+            )
+        )
     print(f"wrote {out}")
     return 0

@@ -1,11 +1,13 @@
 """Random crop offsets of the MFV loop (legacy spec, section 4)."""
+
 from __future__ import annotations
 
 import numpy as np
 
 
-def draw_offsets(rng: np.random.RandomState, image_shape: tuple[int, int], crop_shape: tuple[int, int],
-                 window: float) -> tuple[int, int]:
+def draw_offsets(
+    rng: np.random.RandomState, image_shape: tuple[int, int], crop_shape: tuple[int, int], window: float
+) -> tuple[int, int]:
     """Row and column offsets of one iteration's crop.
 
     When the image is taller than the crop: ``ox = int(clip(normal((H - h) / 2,

@@ -14,6 +14,7 @@ input.  Runs share the target, the preset and the schedules, so their crops
 are stepped together as one batch through the net; the result of each run
 is what a run on its own would give, up to the order of floating-point sums.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -81,8 +82,10 @@ class MFVRun:
             return None
         where = f"iteration {row.iteration} (octave {row.octave + 1}, step {row.i}, layer {row.layer})"
         if row.mean_abs_grad == 0:
-            cause = (f"mean |g| = 0 - the one-hot's gradient vanished (a saturated {row.layer}), so "
-                     "step_size / mean|g| is infinite and the crop became NaN (the original's behaviour)")
+            cause = (
+                f"mean |g| = 0 - the one-hot's gradient vanished (a saturated {row.layer}), so "
+                "step_size / mean|g| is infinite and the crop became NaN (the original's behaviour)"
+            )
         elif not np.isfinite(row.mean_abs_grad):
             cause = "the gradient itself was not finite"
         else:
@@ -109,13 +112,16 @@ class LoopObserver(Protocol):
 
     def on_zoom(self, octave_index: int, before: torch.Tensor, after: torch.Tensor) -> None: ...
 
-    def on_step(self, context: StepContext, crops: torch.Tensor, stages: StepStages,
-                records: list[StepRecord]) -> None:
+    def before_step(self, context: StepContext, crops: torch.Tensor) -> None:
+        """Called with the crops about to be stepped (lets another process start on them)."""
+
+    def on_step(self, context: StepContext, crops: torch.Tensor, stages: StepStages, records: list[StepRecord]) -> None:
         """``crops``, ``stages``, ``records`` and ``context.offsets`` cover the runs still going."""
 
 
-def start_images(seeds: Sequence[int], starts: Sequence[np.ndarray | None], crop_shape: tuple[int, int]
-                 ) -> tuple[list[np.random.RandomState], torch.Tensor]:
+def start_images(
+    seeds: Sequence[int], starts: Sequence[np.ndarray | None], crop_shape: tuple[int, int]
+) -> tuple[list[np.random.RandomState], torch.Tensor]:
     """Each run's stream (the random start drawn) and the preprocessed (N, 3, H, W) float32 starts."""
     if len(seeds) != len(starts):
         raise ValueError(f"{len(seeds)} seeds for {len(starts)} start images")
@@ -131,9 +137,17 @@ def start_images(seeds: Sequence[int], starts: Sequence[np.ndarray | None], crop
     return rngs, torch.from_numpy(np.stack(images))
 
 
-def run_mfv(net: CaffeNetwork, config: MFVConfig, seeds: Sequence[int], starts: Sequence[np.ndarray | None] | None = None,
-            *, ops: LoopOps | None = None, progress: bool = True, observer: LoopObserver | None = None,
-            stop_after: int | None = None) -> list[MFVRun]:
+def run_mfv(
+    net: CaffeNetwork,
+    config: MFVConfig,
+    seeds: Sequence[int],
+    starts: Sequence[np.ndarray | None] | None = None,
+    *,
+    ops: LoopOps | None = None,
+    progress: bool = True,
+    observer: LoopObserver | None = None,
+    stop_after: int | None = None,
+) -> list[MFVRun]:
     """Run the loop for every (seed, start); a start of None is the random image of that seed.
 
     ``stop_after`` ends the loop after that many iterations (a replay of a
@@ -157,25 +171,48 @@ def run_mfv(net: CaffeNetwork, config: MFVConfig, seeds: Sequence[int], starts: 
             images = zoomed
         target = replace(config.target, layer=octave.layer or config.target.layer)
         shape = tuple(images.shape[2:])
-        bar = tqdm(range(octave.iter_n), desc=f"octave {k + 1}/{len(config.octaves)} ({target.layer})",
-                   disable=not progress, leave=False, unit="step")
+        bar = tqdm(
+            range(octave.iter_n),
+            desc=f"octave {k + 1}/{len(config.octaves)} ({target.layer})",
+            disable=not progress,
+            leave=False,
+            unit="step",
+        )
         for i in bar:
             if not active or (stop_after is not None and iteration >= stop_after):
                 break
             offsets = [draw_offsets(rngs[n], shape, crop_shape, octave.window) for n in active]
-            crops = torch.stack([images[n, :, ox:ox + h, oy:oy + w] for n, (ox, oy) in zip(active, offsets)])
+            crops = torch.stack([images[n, :, ox : ox + h, oy : oy + w] for n, (ox, oy) in zip(active, offsets)])
             size, weight = step_size(octave, i, config.legacy), denoise_weight(octave, i, config.legacy)
-            stepped, records, stages = mfv_step(net, crops, target, octave.margin, [size] * len(active),
-                                                [weight] * len(active), ops, config.legacy)
+            context = StepContext(k, i, iteration, shape, offsets, size, weight, target)
+            if observer is not None:
+                observer.before_step(context, crops)
+            stepped, records, stages = mfv_step(
+                net, crops, target, octave.margin, [size] * len(active), [weight] * len(active), ops, config.legacy
+            )
             finite = torch.isfinite(stepped).flatten(1).all(dim=1).tolist()
             for j, (n, (ox, oy), record) in enumerate(zip(active, offsets, records)):
-                images[n, :, ox:ox + h, oy:oy + w] = stepped[j]
-                runs[n].trace.append(TraceRow(
-                    iteration, k, i, target.layer, ox, oy, size, weight, record.best_unit, record.best_act,
-                    record.target_act, record.mean_abs_grad, finite[j], record.guarded))
+                images[n, :, ox : ox + h, oy : oy + w] = stepped[j]
+                runs[n].trace.append(
+                    TraceRow(
+                        iteration,
+                        k,
+                        i,
+                        target.layer,
+                        ox,
+                        oy,
+                        size,
+                        weight,
+                        record.best_unit,
+                        record.best_act,
+                        record.target_act,
+                        record.mean_abs_grad,
+                        finite[j],
+                        record.guarded,
+                    )
+                )
             if observer is not None:
-                observer.on_step(StepContext(k, i, iteration, shape, offsets, size, weight, target),
-                                 crops, stages, records)
+                observer.on_step(context, crops, stages, records)
             bar.set_postfix(target=f"{records[0].target_act:.3g}")
             for n, ok in zip(active, finite):
                 if not ok:

@@ -10,6 +10,7 @@
 * ``activation.png``: the target's activation over the iterations;
 * ``run.json``: the configuration, the weights, timings and any NaN event.
 """
+
 from __future__ import annotations
 
 import csv
@@ -50,6 +51,7 @@ def write_trace(path: Path, trace: list[TraceRow]) -> None:
 
 def read_trace(path: str | Path) -> list[dict]:
     """A trace CSV (the port's or the reference's) as dicts of typed values."""
+
     def parse(key: str, value: str):
         if key in ("layer",):
             return value
@@ -100,8 +102,12 @@ def write_run(out_dir: str | Path, run: MFVRun, *, name: str, unit: int, info: d
             (tmp / legacy_jpeg_name(name, unit)).write_bytes(jpeg)
         write_trace(tmp / "trace.csv", run.trace)
         activation_plot(tmp / "activation.png", run.trace, f"{name}: unit {unit}, seed {run.seed}")
-        record = dict(info, seed=run.seed, iterations=len(run.trace),
-                      guarded_iterations=[r.iteration for r in run.trace if r.guarded],
-                      non_finite=run.non_finite_cause())
+        record = dict(
+            info,
+            seed=run.seed,
+            iterations=len(run.trace),
+            guarded_iterations=[r.iteration for r in run.trace if r.guarded],
+            non_finite=run.non_finite_cause(),
+        )
         (tmp / "run.json").write_text(json.dumps(record, indent=1, sort_keys=True, default=str))
     return out_dir

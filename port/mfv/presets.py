@@ -1,4 +1,5 @@
 """Octave presets: the paper's schedules as data (``presets.json``), typed."""
+
 from __future__ import annotations
 
 import json
@@ -23,14 +24,28 @@ class Octave:
     denoise: tuple[Number, Number]
 
     def as_dict(self) -> dict:
-        return {"layer": self.layer, "scale": self.scale, "iter_n": self.iter_n, "margin": self.margin,
-                "window": self.window, "step": list(self.step), "denoise": list(self.denoise)}
+        return {
+            "layer": self.layer,
+            "scale": self.scale,
+            "iter_n": self.iter_n,
+            "margin": self.margin,
+            "window": self.window,
+            "step": list(self.step),
+            "denoise": list(self.denoise),
+        }
 
 
 def _octave(entry: dict, where: str) -> Octave:
     try:
-        octave = Octave(entry["layer"], entry["scale"], entry["iter_n"], entry["margin"], entry["window"],
-                        tuple(entry["step"]), tuple(entry["denoise"]))
+        octave = Octave(
+            entry["layer"],
+            entry["scale"],
+            entry["iter_n"],
+            entry["margin"],
+            entry["window"],
+            tuple(entry["step"]),
+            tuple(entry["denoise"]),
+        )
     except (KeyError, TypeError) as exc:
         raise ValueError(f"{where}: octave entry {entry!r} is malformed ({exc})") from None
     if not isinstance(octave.iter_n, int) or octave.iter_n < 1 or len(octave.step) != 2 or len(octave.denoise) != 2:
@@ -41,8 +56,11 @@ def _octave(entry: dict, where: str) -> Octave:
 def load_presets(path: str | Path = PRESETS_FILE) -> dict[str, tuple[Octave, ...]]:
     """Every preset in a presets file, by name."""
     table = json.loads(Path(path).read_text())
-    return {name: tuple(_octave(o, f"{path}:{name}") for o in spec["octaves"])
-            for name, spec in table.items() if not name.startswith("_")}
+    return {
+        name: tuple(_octave(o, f"{path}:{name}") for o in spec["octaves"])
+        for name, spec in table.items()
+        if not name.startswith("_")
+    }
 
 
 def preset(name: str, *, iterations_scale: float | None = None) -> tuple[Octave, ...]:

@@ -14,6 +14,7 @@ iterations.
 Modern mode gives the intended linear ramps with true division:
 ``start + (end - start) * i / iter_n`` for both.
 """
+
 from __future__ import annotations
 
 from port.mfv.presets import Number, Octave

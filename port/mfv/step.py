@@ -19,6 +19,7 @@ Legacy mode divides by mean|g| whatever it is: a zero gradient (a
 saturated softmax) turns the crop into NaN, as in 2016.  Otherwise the
 step is guarded: a zero or non-finite mean|g| leaves the crop unstepped.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -53,8 +54,9 @@ class StepStages:
     denoised: torch.Tensor
 
 
-def activations_and_gradient(net: CaffeNetwork, crops: torch.Tensor, target: Target
-                             ) -> tuple[torch.Tensor, torch.Tensor]:
+def activations_and_gradient(
+    net: CaffeNetwork, crops: torch.Tensor, target: Target
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The target layer's top (N, C) - at (y, x) for conv tops - and d top[n, unit] / d crop[n]."""
     leaf = crops.detach().requires_grad_(True)
     with torch.enable_grad():
@@ -69,7 +71,7 @@ def mask_margin(grad: torch.Tensor, margin: int) -> torch.Tensor:
     if margin == 0:
         return grad
     keep = torch.zeros_like(grad)
-    keep[:, :, margin:grad.shape[2] - margin, margin:grad.shape[3] - margin] = 1
+    keep[:, :, margin : grad.shape[2] - margin, margin : grad.shape[3] - margin] = 1
     return grad * keep
 
 
@@ -83,8 +85,16 @@ def from_rgb64(rgb: torch.Tensor) -> torch.Tensor:
     return rgb.flip(3).permute(0, 3, 1, 2).float().contiguous() - MEAN_BGR.to(rgb.device)
 
 
-def mfv_step(net: CaffeNetwork, crops: torch.Tensor, target: Target, margin: int, step_sizes: Sequence[float],
-             weights: Sequence[float], ops: LoopOps, legacy: bool) -> tuple[torch.Tensor, list[StepRecord], StepStages]:
+def mfv_step(
+    net: CaffeNetwork,
+    crops: torch.Tensor,
+    target: Target,
+    margin: int,
+    step_sizes: Sequence[float],
+    weights: Sequence[float],
+    ops: LoopOps,
+    legacy: bool,
+) -> tuple[torch.Tensor, list[StepRecord], StepStages]:
     """One step on every crop of the batch; returns the new crops, a record per crop and the stages."""
     scores, grad = activations_and_gradient(net, crops, target)
     grad = mask_margin(grad, margin)
@@ -98,6 +108,10 @@ def mfv_step(net: CaffeNetwork, crops: torch.Tensor, target: Target, margin: int
     clipped = torch.clamp(stepped, -mean, 255 - mean)
     denoised = from_rgb64(ops.denoise(to_rgb64(clipped), weights))
     best = scores.argmax(dim=1)
-    records = [StepRecord(int(best[n]), float(scores[n, best[n]]), float(scores[n, target.unit]),
-                          float(mean_abs[n]), bool(guarded[n])) for n in range(crops.shape[0])]
+    records = [
+        StepRecord(
+            int(best[n]), float(scores[n, best[n]]), float(scores[n, target.unit]), float(mean_abs[n]), bool(guarded[n])
+        )
+        for n in range(crops.shape[0])
+    ]
     return denoised, records, StepStages(grad, stepped, clipped, denoised)

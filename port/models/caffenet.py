@@ -1,4 +1,5 @@
 """CaffeNet with LRN (the BVLC reference CaffeNet), the network of the MFV paper."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -29,6 +29,7 @@ rounding (about 1e-15 relative; float32 transforms for float32 input).
 Vectorising the sweep any other way (Jacobi, red-black) would change the
 iterates, and with them scikit-image's stopping iteration.
 """
+
 from __future__ import annotations
 
 import math

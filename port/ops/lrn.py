@@ -19,6 +19,7 @@ functions.
 Gradients come from autograd on the same expression, which is the derivative
 Caffe's hand-written backward computes.
 """
+
 from __future__ import annotations
 
 import torch

@@ -23,6 +23,7 @@ Both are implemented by explicit padding followed by an exact-fit
 ``torch.nn.functional`` pooling, so the result follows Caffe's definition
 rather than PyTorch's own rounding rules.
 """
+
 from __future__ import annotations
 
 import math
@@ -53,8 +54,10 @@ def caffe_pool_extent(size: int, kernel: int, stride: int, pad: int, ceil: bool 
     if pad > 0 and (out - 1) * stride >= size + pad:
         out -= 1
     if (out - 1) * stride - pad >= size:
-        raise ValueError(f"pooling kernel {kernel}, stride {stride}, pad {pad} over {size}: the last window "
-                         "lies outside the input, where Caffe produces -FLT_MAX or 0/0")
+        raise ValueError(
+            f"pooling kernel {kernel}, stride {stride}, pad {pad} over {size}: the last window "
+            "lies outside the input, where Caffe produces -FLT_MAX or 0/0"
+        )
     return out
 
 

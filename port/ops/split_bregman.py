@@ -29,6 +29,7 @@ unless ``i < max_num_iter`` and
 scikit-image accumulates that sum in the image's dtype; here it is float64.
 A finished image leaves the batch, so it is not touched again.
 """
+
 from __future__ import annotations
 
 import math
@@ -104,8 +105,14 @@ class _Batch:
         return change
 
 
-def split_bregman(f: torch.Tensor, weight: torch.Tensor, max_num_iter: int, eps: float, isotropic: bool,
-                  b0: torch.Tensor | None = None) -> BregmanRun:
+def split_bregman(
+    f: torch.Tensor,
+    weight: torch.Tensor,
+    max_num_iter: int,
+    eps: float,
+    isotropic: bool,
+    b0: torch.Tensor | None = None,
+) -> BregmanRun:
     """Run the iteration on ``f`` (B, C, H, W), H and W >= 2, with one weight per image (B,).
 
     ``weight`` and ``eps`` are taken in ``f``'s dtype, as scikit-image casts

@@ -25,6 +25,7 @@ A (H, W, 1) result is squeezed to (H, W), as scikit-image's is.  Input of
 another dtype than float32 or float64 is refused rather than rescaled (as
 ``img_as_float`` would do for integers).
 """
+
 from __future__ import annotations
 
 import operator
@@ -50,9 +51,17 @@ class BregmanResult(NamedTuple):
     rmse: Array
 
 
-def tv_bregman(image: Array, weight: float | Sequence[float] | Array, max_num_iter: int = 100, eps: float = 1e-3,
-               isotropic: bool = True, channel_axis: int | None = None, *, batch: bool = False,
-               return_iterations: bool = False) -> Array | BregmanResult:
+def tv_bregman(
+    image: Array,
+    weight: float | Sequence[float] | Array,
+    max_num_iter: int = 100,
+    eps: float = 1e-3,
+    isotropic: bool = True,
+    channel_axis: int | None = None,
+    *,
+    batch: bool = False,
+    return_iterations: bool = False,
+) -> Array | BregmanResult:
     """Split-Bregman TV denoising with scikit-image's semantics (see the module docstring).
 
     ``image``: one (H, W) or (H, W, C) image, or with ``batch=True`` a stack
@@ -88,14 +97,18 @@ def _planes(x: torch.Tensor, channel_axis: int | None, batch: bool) -> torch.Ten
     if x.dtype not in _FLOAT_DTYPES:
         raise ValueError(f"image must be float32 or float64, got {x.dtype} (scale integer images yourself)")
     if x.dim() not in (3, 4):
-        raise ValueError(f"image must have shape {'(N, H, W[, C])' if batch else '(H, W[, C])'}, "
-                         f"got {tuple(x.shape if batch else x.shape[1:])}")
+        raise ValueError(
+            f"image must have shape {'(N, H, W[, C])' if batch else '(H, W[, C])'}, "
+            f"got {tuple(x.shape if batch else x.shape[1:])}"
+        )
     if channel_axis is not None:
         if isinstance(channel_axis, bool) or not isinstance(channel_axis, int):
             raise ValueError(f"channel_axis must be an int or None, got {channel_axis!r}")
         if x.dim() != 4 or not -3 <= channel_axis <= 2:
-            raise ValueError(f"channel_axis={channel_axis} needs (H, W, C)-like images and an axis from -3 to 2, "
-                             f"got images of shape {tuple(x.shape[1:])}")
+            raise ValueError(
+                f"channel_axis={channel_axis} needs (H, W, C)-like images and an axis from -3 to 2, "
+                f"got images of shape {tuple(x.shape[1:])}"
+            )
         x = x.movedim(channel_axis % 3 + 1, -1)
     planes = (x[..., None] if x.dim() == 3 else x).permute(0, 3, 1, 2).contiguous()
     if planes.shape[-2] < 2 or planes.shape[-1] < 2:
@@ -113,23 +126,27 @@ def _images(u: torch.Tensor, channel_axis: int | None) -> torch.Tensor:
     return (out.squeeze(axis) if u.shape[1] == 1 else out).contiguous()
 
 
-def _per_channel(planes: torch.Tensor, weights: torch.Tensor, max_num_iter: int, eps: float,
-                 isotropic: bool) -> BregmanRun:
+def _per_channel(
+    planes: torch.Tensor, weights: torch.Tensor, max_num_iter: int, eps: float, isotropic: bool
+) -> BregmanRun:
     """scikit-image's channel loop: channel c starts from channel c - 1's result."""
     runs, previous = [], None
     for channel in range(planes.shape[1]):
-        run = split_bregman(planes[:, channel:channel + 1], weights, max_num_iter, eps, isotropic, b0=previous)
+        run = split_bregman(planes[:, channel : channel + 1], weights, max_num_iter, eps, isotropic, b0=previous)
         runs.append(run)
         previous = run.u
-    return BregmanRun(torch.cat([r.u for r in runs], dim=1), torch.stack([r.iterations for r in runs], dim=1),
-                      torch.stack([r.rmse for r in runs], dim=1))
+    return BregmanRun(
+        torch.cat([r.u for r in runs], dim=1),
+        torch.stack([r.iterations for r in runs], dim=1),
+        torch.stack([r.rmse for r in runs], dim=1),
+    )
 
 
-def _weights(weight: float | Sequence[float] | Array, n: int, dtype: torch.dtype,
-             device: torch.device) -> torch.Tensor:
+def _weights(weight: float | Sequence[float] | Array, n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     try:
-        values = torch.as_tensor(np.asarray(weight.cpu() if isinstance(weight, torch.Tensor) else weight,
-                                            dtype=np.float64))
+        values = torch.as_tensor(
+            np.asarray(weight.cpu() if isinstance(weight, torch.Tensor) else weight, dtype=np.float64)
+        )
     except (TypeError, ValueError):
         raise ValueError(f"weight must be a number or one number per image, got {weight!r}") from None
     if values.dim() == 0:

@@ -33,6 +33,7 @@ round trip, as in scipy 1.6 (scipy from 1.16 returns the input unchanged
 when every factor is 1, scipy PR 22651); the round trip is the identity up
 to that rounding.
 """
+
 from __future__ import annotations
 
 import math
