@@ -14,7 +14,7 @@ from parity.runs import RunSetup, run_parity
 from parity.stacks import get_stack
 from parity.tolerances import Tolerances
 from port.imaging import load_rgb, random_start
-from port.mfv.command import add_model_args, config_from_args, net_from_args, weights_file
+from port.mfv.command import add_model_args, config_from_args, net_from_args, ops_from_args, weights_file
 
 
 def add_run_parser(sub: argparse._SubParsersAction) -> None:
@@ -58,6 +58,7 @@ def run_command(args: argparse.Namespace) -> int:
             mode=args.mode,
             threads=args.threads,
             floor=args.floor,
+            ops=ops_from_args(args),
             tol=tol,
             progress=not args.quiet,
         )

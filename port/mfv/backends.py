@@ -12,7 +12,11 @@ A backend maps
   channels denoised jointly, as scikit-image did before 0.17).
 
 ``ReferenceOps`` calls scipy and scikit-image themselves, one image at a
-time, on the CPU.
+time, on the CPU.  ``TorchOps`` runs the port's own kernels
+(``port.ops.zoom``, ``port.ops.tv_bregman``), batched, on the images'
+device; they match the references to float64 rounding, but on a CPU
+scikit-image's compiled denoiser is faster, so the loop's default is
+``ReferenceOps`` there (see ``default_ops``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import numpy as np
 import scipy.ndimage
 import torch
 from skimage.restoration import denoise_tv_bregman
+
+from port.ops import tv_bregman, zoom
 
 TV_MAX_ITER = 100
 TV_EPS = 1e-3
@@ -54,3 +60,23 @@ class ReferenceOps:
             for image, w in zip(images.cpu().numpy(), weights)
         ]
         return torch.from_numpy(np.stack(denoised)).to(images.device)
+
+
+class TorchOps:
+    """The port's kernels: batched, each image denoised with its own weight and stopping on its own."""
+
+    name = "torch"
+
+    def zoom(self, images: torch.Tensor, scale: float) -> torch.Tensor:
+        return zoom(images, scale)
+
+    def denoise(self, images: torch.Tensor, weights: Sequence[float]) -> torch.Tensor:
+        return tv_bregman(images, list(weights), max_num_iter=TV_MAX_ITER, eps=TV_EPS, isotropic=True, batch=True)
+
+
+OPS = {"reference": ReferenceOps, "torch": TorchOps}
+
+
+def default_ops(device: torch.device | str = "cpu") -> LoopOps:
+    """``TorchOps`` on a GPU, ``ReferenceOps`` (scikit-image's faster compiled denoiser) on the CPU."""
+    return TorchOps() if torch.device(device).type == "cuda" else ReferenceOps()

@@ -11,6 +11,7 @@ from pathlib import Path
 from port.atomic import atomic_directory
 from port.caffe import CaffeNetwork, Target, load_net, save_caffemodel
 from port.imaging import load_rgb
+from port.mfv.backends import OPS, LoopOps, default_ops
 from port.mfv.loop import MFVConfig, run_mfv
 from port.mfv.outputs import write_run
 from port.mfv.presets import preset
@@ -38,6 +39,13 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
         help="shorten every octave by this factor (quick runs; not the paper's schedule)",
     )
     parser.add_argument(
+        "--ops",
+        choices=("auto", *OPS),
+        default="auto",
+        help="zoom and denoiser: scipy/scikit-image ('reference') or the port's torch kernels ('torch'); "
+        "auto picks reference on a CPU, where scikit-image's compiled denoiser is faster",
+    )
+    parser.add_argument(
         "--no-legacy",
         dest="legacy",
         action="store_false",
@@ -63,6 +71,10 @@ def add_visualize_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads of the legacy stack")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(handler=visualize_command)
+
+
+def ops_from_args(args: argparse.Namespace) -> LoopOps:
+    return default_ops() if args.ops == "auto" else OPS[args.ops]()
 
 
 def config_from_args(args: argparse.Namespace) -> MFVConfig:
@@ -128,8 +140,9 @@ def visualize_command(args: argparse.Namespace) -> int:
     }
     began = time.perf_counter()
     if args.stack is None:
-        runs = run_mfv(net, config, [args.seed] * len(starts), starts, progress=not args.quiet)
-        jpegs, info["engine"] = [None] * len(runs), "port (PyTorch)"
+        ops = ops_from_args(args)
+        runs = run_mfv(net, config, [args.seed] * len(starts), starts, ops=ops, progress=not args.quiet)
+        jpegs, info["engine"] = [None] * len(runs), f"port (PyTorch, {ops.name} ops)"
     else:
         from parity.reference import run_reference
         from parity.stacks import get_stack
