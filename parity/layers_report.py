@@ -7,7 +7,7 @@ import json
 
 import matplotlib.pyplot as plt
 
-from parity.report import page, png_data_uri, table
+from parity.report import page, png_data_uri, table, verdict_header
 
 TIE_ROWS_SHOWN = 50
 FLOOR = 1e-12
@@ -116,12 +116,10 @@ def _ties_section(report: dict) -> str:
 def render(report: dict) -> str:
     """The self-contained HTML page of a layers report."""
     verdict = report["verdict"]
-    failures = "".join(f"<li>{html.escape(f)}</li>" for f in verdict["failures"])
     inputs = report["inputs"]
     weights_bad = [w for w in report["weights"]["blobs"] if not w["bitwise_equal"]]
     sections = [
-        f"<p class='verdict {'pass' if verdict['pass'] else 'fail'}'>{html.escape(verdict['summary'])}</p>",
-        f"<ul>{failures}</ul>" if failures else "",
+        verdict_header(verdict),
         "<h2>Inputs</h2>",
         table(
             ["what", "value"],

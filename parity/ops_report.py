@@ -6,7 +6,7 @@ import html
 import json
 
 from parity.ops import FAIL, PASS, STOP_TIE
-from parity.report import page, table
+from parity.report import page, table, verdict_header
 
 PAIRS = (
     ("port_vs_modern", "port vs modern"),
@@ -45,7 +45,6 @@ def _iterations(row: dict) -> list:
 def render(report: dict) -> str:
     """The self-contained HTML page of an ops report."""
     verdict, inputs = report["verdict"], report["inputs"]
-    failures = "".join(f"<li>{html.escape(f)}</li>" for f in verdict["failures"])
     legacy_versions = report["environment"]["legacy"]["environment"]["versions"]
     port_packages = report["environment"]["port"]["packages"]
     zoom_rows = [
@@ -57,8 +56,7 @@ def render(report: dict) -> str:
     ]
     skipped = [[side, number, reason] for side, entries in report["skipped"].items() for number, reason in entries]
     sections = [
-        f"<p class='verdict {'pass' if verdict['pass'] else 'fail'}'>{html.escape(verdict['summary'])}</p>",
-        f"<ul>{failures}</ul>" if failures else "",
+        verdict_header(verdict),
         "<h2>Inputs</h2>",
         table(
             ["what", "value"],

@@ -56,6 +56,15 @@ def table(headers: list[str], rows: list[list], row_classes: list[str] | None = 
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def verdict_header(verdict: dict) -> str:
+    """The verdict line of a report, coloured by pass/fail, and its failures (if it lists any) below it."""
+    failures = "".join(f"<li>{html.escape(f)}</li>" for f in verdict.get("failures", []))
+    state = "pass" if verdict["pass"] else "fail"
+    return f"<p class='verdict {state}'>{html.escape(verdict['summary'])}</p>" + (
+        f"<ul>{failures}</ul>" if failures else ""
+    )
+
+
 def page(title: str, sections: list[str]) -> str:
     """A complete self-contained HTML page."""
     return (

@@ -8,7 +8,7 @@ import json
 import matplotlib.pyplot as plt
 import numpy as np
 
-from parity.report import page, png_data_uri, table
+from parity.report import page, png_data_uri, table, verdict_header
 
 FLOOR = 1e-9
 EVENT_COLOURS = {
@@ -123,7 +123,7 @@ def render(report: dict, images: dict[str, np.ndarray]) -> str:
     verdict = report["verdict"]
     inputs = report["inputs"]
     sections = [
-        f"<p class='verdict {'pass' if verdict['pass'] else 'fail'}'>{html.escape(verdict['summary'])}</p>",
+        verdict_header(verdict),
         "<h2>Inputs</h2>",
         table(
             ["what", "value"],

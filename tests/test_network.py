@@ -18,9 +18,9 @@ from port.caffe import (
     write_caffemodel,
 )
 from port.models import CAFFENET_PROTOTXT, caffenet
+from tests.shared_data import ORIGINAL_DEPLOY, missing
 
 NETS = Path(__file__).parent / "nets"
-ORIGINAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "mfv-original" / "deploy_alexnet_updated.prototxt"
 
 
 def _structure(net):
@@ -59,15 +59,15 @@ def test_caffenet_prototxt_has_the_papers_structure():
     assert sum(int(np.prod(s)) for _, shapes in net.param_shapes() for s in shapes) == 60_965_224
 
 
-@pytest.mark.skipif(not ORIGINAL.exists(), reason=f"original MFV data not present at {ORIGINAL} (no ../shared)")
+@pytest.mark.skipif(not ORIGINAL_DEPLOY.exists(), reason=missing(ORIGINAL_DEPLOY))
 def test_caffenet_prototxt_matches_the_original_deploy_file():
-    ours, original = load_net(CAFFENET_PROTOTXT), load_net(ORIGINAL)
+    ours, original = load_net(CAFFENET_PROTOTXT), load_net(ORIGINAL_DEPLOY)
     assert _structure(ours) == _structure(original)
     for a, b in zip(ours.steps, original.steps):
         assert vars(ours.layer(a.name)).keys() == vars(original.layer(b.name)).keys()
         ours_cfg = {k: v for k, v in vars(ours.layer(a.name)).items() if not k.startswith("_")}
         assert ours_cfg == {k: v for k, v in vars(original.layer(b.name)).items() if not k.startswith("_")}
-    assert read_prototxt(CAFFENET_PROTOTXT).force_backward and read_prototxt(ORIGINAL).force_backward
+    assert read_prototxt(CAFFENET_PROTOTXT).force_backward and read_prototxt(ORIGINAL_DEPLOY).force_backward
 
 
 def test_in_place_blobs_hold_last_value_and_first_producers_diff():

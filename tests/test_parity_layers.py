@@ -17,19 +17,11 @@ from port.caffe import Target, fill_random, load_net, read_prototxt, read_weight
 from port.caffe.schema import NetParameter, V1LayerParameter
 from port.imaging import preprocess, random_start
 from port.models import CAFFENET_PROTOTXT
+from tests.shared_data import BELL_PEPPER_MEAN_0, missing
 
 pytestmark = pytest.mark.legacy
 
 NETS = Path(__file__).parent / "nets"
-MEAN_IMAGE = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "data"
-    / "mfv-original"
-    / "mean_images"
-    / "n07720875"
-    / "mean_0.jpg"
-)
 TOLERANCE = 1e-5
 SOFTMAX_TOLERANCE = 1e-4  # prob forward and diffs from a prob target; reasons in parity/tolerances.json
 CAFFENET_BLOBS = [
@@ -134,15 +126,13 @@ def test_every_backward_difference_above_tolerance_is_a_located_pool_tie(caffene
         assert port_own >= port_other and legacy_own >= legacy_other
 
 
-@pytest.mark.skipif(
-    not MEAN_IMAGE.exists(), reason=f"original MFV mean image not present at {MEAN_IMAGE} (no ../shared)"
-)
+@pytest.mark.skipif(not BELL_PEPPER_MEAN_0.exists(), reason=missing(BELL_PEPPER_MEAN_0))
 def test_caffenet_on_the_bell_pepper_mean_image(legacy_stack, caffenet_files):
     report = run_layers_parity(
         CAFFENET_PROTOTXT,
         caffenet_files["v2"],
         legacy_stack,
-        image=MEAN_IMAGE,
+        image=BELL_PEPPER_MEAN_0,
         targets=[Target("fc8", 945), Target("conv5", 3, 6, 6)],
     )
     _assert_within_tolerance_or_tie(report)

@@ -6,7 +6,6 @@ original repository's first bell-pepper mean image.
 """
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 import torch
@@ -20,18 +19,10 @@ from port.mfv.backends import ReferenceOps
 from port.mfv.loop import MFVConfig
 from port.mfv.presets import preset
 from port.models import CAFFENET_PROTOTXT, caffenet
+from tests.shared_data import BELL_PEPPER_MEAN_0, missing
 
 pytestmark = pytest.mark.legacy
 
-MEAN_IMAGE = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "data"
-    / "mfv-original"
-    / "mean_images"
-    / "n07720875"
-    / "mean_0.jpg"
-)
 ATTRIBUTED = {"pool-tie", "relu-sign", "pool-tie+relu-sign", "denoiser"}
 TOL = Tolerances.load()
 STEP_TOL = LockstepTolerances.from_table(TOL.table)
@@ -76,11 +67,11 @@ def test_lockstep_whole_mean_preset_from_the_random_start(legacy_stack, weights)
     assert report["verdict"]["pass"]
 
 
-@pytest.mark.skipif(
-    not MEAN_IMAGE.exists(), reason=f"original MFV mean image not present at {MEAN_IMAGE} (no ../shared)"
-)
+@pytest.mark.skipif(not BELL_PEPPER_MEAN_0.exists(), reason=missing(BELL_PEPPER_MEAN_0))
 def test_lockstep_whole_mean_preset_from_the_bell_pepper_mean_image(legacy_stack, weights):
-    report, _ = run_parity(setup_for(weights, start_path=MEAN_IMAGE), legacy_stack, mode="lockstep", progress=False)
+    report, _ = run_parity(
+        setup_for(weights, start_path=BELL_PEPPER_MEAN_0), legacy_stack, mode="lockstep", progress=False
+    )
     assert report["lockstep"]["steps"] == 370
     assert_lockstep_holds(report["lockstep"])
 
