@@ -6,7 +6,7 @@ count (OpenBLAS threads for Caffe, torch intra-op threads for the port).
 Prints wall seconds and the ratio legacy / port (above 1: the port is
 faster).  The port's ops are named by ``--ops``.
 
-    .venv/bin/python benchmarks/bench_facet.py [--threads 2] [--ops reference] [--json out.json]
+    .venv/bin/python benchmarks/bench_facet.py [--threads 2] [--ops torch] [--json out.json]
 """
 
 from __future__ import annotations
@@ -24,18 +24,16 @@ from parity.reference import run_reference
 from parity.stacks import get_stack
 from port.atomic import atomic_write_text
 from port.caffe import Target, save_caffemodel
-from port.mfv.backends import ReferenceOps
+from port.mfv.backends import DEFAULT_OPS, OPS
 from port.mfv.loop import MFVConfig, run_mfv
 from port.mfv.presets import preset
 from port.models import CAFFENET_PROTOTXT, caffenet
-
-OPS = {"reference": ReferenceOps}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, nargs="+", default=[2])
-    parser.add_argument("--ops", choices=sorted(OPS), default="reference")
+    parser.add_argument("--ops", choices=sorted(OPS), default=DEFAULT_OPS)
     parser.add_argument("--iterations-scale", type=float, help="shorten the preset (quick checks only)")
     parser.add_argument("--stack", default="chroot")
     parser.add_argument("--json", type=Path)

@@ -3,7 +3,8 @@
 Cases (MFV's): TV Bregman of a (227, 227, 3) float64 RGB image on 0..255
 (MFV's random start), weights 0.4 and 2, channels jointly, max 100
 iterations, eps 1e-3, one call each and a batch of 10 (weights 0.01 to 2)
-against 10 scikit-image calls; zoom of a (3, 227, 227) float32 image by 1.2
+against 10 scikit-image calls, each with both kernels (``sequential``, the
+CPU default; ``fft``, the GPU default); zoom of a (3, 227, 227) float32 image by 1.2
 and 1.0, cubic, against ``scipy.ndimage.zoom(x, (1, s, s))``.  Each figure
 is the median over ``--repeats`` timed calls after one warm-up; a ratio is
 reference time / port time (above 1: the port is faster).  The machine,
@@ -40,6 +41,7 @@ from port.ops import tv_bregman, zoom
 
 SIZE = 227
 BATCH_WEIGHTS = (0.01, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.5, 2.0)
+KERNELS = ("sequential", "fft")
 
 
 def median_seconds(call: Callable[[], object], repeats: int) -> float:
@@ -88,26 +90,32 @@ def tv_rows(rng: np.random.RandomState, repeats: int) -> list[dict]:
         for dtype in (np.float64, np.float32):
             data = image.astype(dtype)
             reference = median_seconds(lambda data=data, weight=weight: reference_tv(data, weight), repeats)
-            port = median_seconds(lambda data=data, weight=weight: tv_bregman(data, weight), repeats)
-            count = int(tv_bregman(data, weight, return_iterations=True).iterations)
-            rows.append(
-                {
-                    "case": f"tv_bregman {SIZE}x{SIZE}x3 {np.dtype(dtype).name}, w={weight:g}, joint",
-                    "reference_s": reference,
-                    "port_s": port,
-                    "port_iterations": count,
-                }
-            )
+            for method in KERNELS:
+                port = median_seconds(
+                    lambda data=data, weight=weight, method=method: tv_bregman(data, weight, method=method), repeats
+                )
+                count = int(tv_bregman(data, weight, return_iterations=True, method=method).iterations)
+                rows.append(
+                    {
+                        "case": f"tv_bregman ({method}) {SIZE}x{SIZE}x3 {np.dtype(dtype).name}, w={weight:g}, joint",
+                        "reference_s": reference,
+                        "port_s": port,
+                        "port_iterations": count,
+                    }
+                )
     stack = np.clip(rng.normal(175.0, 8.0, (len(BATCH_WEIGHTS), SIZE, SIZE, 3)), 0.0, 255.0)
     reference = median_seconds(lambda: [reference_tv(im, w) for im, w in zip(stack, BATCH_WEIGHTS)], repeats)
-    port = median_seconds(lambda: tv_bregman(stack, BATCH_WEIGHTS, batch=True), repeats)
-    rows.append(
-        {
-            "case": f"tv_bregman batch of {len(stack)} (w 0.01..2) vs {len(stack)} scikit-image calls",
-            "reference_s": reference,
-            "port_s": port,
-        }
-    )
+    for method in KERNELS:
+        port = median_seconds(
+            lambda method=method: tv_bregman(stack, BATCH_WEIGHTS, batch=True, method=method), repeats
+        )
+        rows.append(
+            {
+                "case": f"tv_bregman ({method}) batch of {len(stack)} (w 0.01..2) vs {len(stack)} scikit-image calls",
+                "reference_s": reference,
+                "port_s": port,
+            }
+        )
     return rows
 
 

@@ -14,7 +14,8 @@ from 1.16 returns the input), orders 1 and 3, float64 and float32, of a
 (3, S, S) image on 0..255 as MFV zooms it (factors ``(1, s, s)``); TV
 Bregman with the weights MFV uses (0.001 to 2), all channels jointly (MFV's
 call) and per channel, float64 and float32, of an (S, S, 3) image like
-MFV's random start.
+MFV's random start; the denoiser with both of the port's kernels (the
+compiled sequential loop and the FFT-solved form).
 """
 
 from __future__ import annotations
@@ -89,6 +90,9 @@ def zoom_cases() -> list[dict]:
         for order in ZOOM_ORDERS
         for dtype in DTYPES
     ]
+
+
+TV_KERNELS = ("sequential", "fft")
 
 
 def tv_cases(weights: tuple[float, ...]) -> list[dict]:
@@ -173,49 +177,57 @@ def stop_tie(
 def tv_rows(
     inputs: dict[str, np.ndarray], modern: dict, legacy: dict, weights: tuple[float, ...], tol: OpsTolerances
 ) -> list[dict]:
-    rows = []
-    for k, case in enumerate(tv_cases(weights)):
-        dtype, per_channel = case["dtype"], case["per_channel"]
-        result = tv_bregman(
-            inputs[case["input"]],
-            case["weight"],
-            case["max_iter"],
-            case["eps"],
-            channel_axis=-1 if per_channel else None,
-            return_iterations=True,
+    """One row per case and kernel of :func:`port.ops.tv_bregman` (both run on the CPU)."""
+    return [
+        tv_row(inputs, modern, legacy, k, case, method, tol)
+        for k, case in enumerate(tv_cases(weights))
+        for method in TV_KERNELS
+    ]
+
+
+def tv_row(
+    inputs: dict[str, np.ndarray], modern: dict, legacy: dict, k: int, case: dict, method: str, tol: OpsTolerances
+) -> dict:
+    dtype, per_channel = case["dtype"], case["per_channel"]
+    result = tv_bregman(
+        inputs[case["input"]],
+        case["weight"],
+        case["max_iter"],
+        case["eps"],
+        channel_axis=-1 if per_channel else None,
+        return_iterations=True,
+        method=method,
+    )
+    port_count, limit = int(np.max(result.iterations)), tol.max_abs[dtype]
+    pairs, counts, ties = {}, {}, {}
+    for name, results in (("modern", modern), ("legacy", legacy)):
+        image, count = results.get(f"tv/{k}"), results.get(f"tv_iterations/{k}")
+        pairs[f"port_vs_{name}"] = _pair(result.image, image, "tv")
+        counts[name] = None if count is None else int(count)
+        differs = (
+            counts[name] is not None
+            and counts[name] != port_count
+            or pairs[f"port_vs_{name}"] is not None
+            and pairs[f"port_vs_{name}"]["max_abs"] > limit
         )
-        port_count, limit = int(np.max(result.iterations)), tol.max_abs[dtype]
-        pairs, counts, ties = {}, {}, {}
-        for name, results in (("modern", modern), ("legacy", legacy)):
-            image, count = results.get(f"tv/{k}"), results.get(f"tv_iterations/{k}")
-            pairs[f"port_vs_{name}"] = _pair(result.image, image, "tv")
-            counts[name] = None if count is None else int(count)
-            differs = (
-                counts[name] is not None
-                and counts[name] != port_count
-                or pairs[f"port_vs_{name}"] is not None
-                and pairs[f"port_vs_{name}"]["max_abs"] > limit
-            )
-            if differs:
-                ties[name] = stop_tie(result.rmse, result.iterations, counts[name], case["eps"], tol.stop_margin[dtype])
-        pairs["modern_vs_legacy"] = _pair(modern.get(f"tv/{k}"), legacy.get(f"tv/{k}"), "tv")
-        verdict = FAIL if any(v is None for v in ties.values()) else STOP_TIE if ties else PASS
-        rows.append(
-            {
-                "op": "tv_bregman",
-                "case": f"w={case['weight']:g}, {'per channel' if per_channel else 'joint'}, {dtype}",
-                "weight": case["weight"],
-                "mode": "per_channel" if per_channel else "joint",
-                "dtype": dtype,
-                "shape": list(result.image.shape),
-                **pairs,
-                "iterations": {"port": np.atleast_1d(result.iterations).tolist(), **counts},
-                "stop_ties": ties,
-                "tolerance": limit,
-                "verdict": verdict,
-            }
-        )
-    return rows
+        if differs:
+            ties[name] = stop_tie(result.rmse, result.iterations, counts[name], case["eps"], tol.stop_margin[dtype])
+    pairs["modern_vs_legacy"] = _pair(modern.get(f"tv/{k}"), legacy.get(f"tv/{k}"), "tv")
+    verdict = FAIL if any(v is None for v in ties.values()) else STOP_TIE if ties else PASS
+    return {
+        "op": "tv_bregman",
+        "case": f"{method}: w={case['weight']:g}, {'per channel' if per_channel else 'joint'}, {dtype}",
+        "kernel": method,
+        "weight": case["weight"],
+        "mode": "per_channel" if per_channel else "joint",
+        "dtype": dtype,
+        "shape": list(result.image.shape),
+        **pairs,
+        "iterations": {"port": np.atleast_1d(result.iterations).tolist(), **counts},
+        "stop_ties": ties,
+        "tolerance": limit,
+        "verdict": verdict,
+    }
 
 
 def verdict(rows: list[dict]) -> dict:

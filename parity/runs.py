@@ -17,7 +17,7 @@ from parity.reference import reference_params, run_reference
 from parity.stacks import LegacyStack
 from parity.tolerances import Tolerances
 from port.caffe import CaffeNetwork
-from port.mfv.backends import LoopOps, ReferenceOps
+from port.mfv.backends import LoopOps, TorchOps
 from port.mfv.loop import MFVConfig, MFVRun, run_mfv
 
 REPLAY_CAP = 60
@@ -160,7 +160,7 @@ def run_parity(
     """Run lockstep or free-run parity; return the report and its images (name -> H x W x 3 array)."""
     if mode not in ("lockstep", "free"):
         raise ValueError(f"mode must be 'lockstep' or 'free', not {mode!r}")
-    ops = ops or ReferenceOps()
+    ops = ops or TorchOps()
     tol = tol or Tolerances.load()
     step_tol = LockstepTolerances.from_table(tol.table)
     report = _header(setup, stack, mode, threads, ops, tol)

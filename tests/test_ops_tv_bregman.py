@@ -1,5 +1,8 @@
 """port.ops.tv_bregman against skimage.restoration.denoise_tv_bregman itself (modern venv).
 
+Both kernels are checked: the compiled sequential loop (the CPU default) and
+the FFT-solved vectorised form (the GPU default), on the CPU.
+
 float64: values within 1e-9 and equal iteration counts, except where the
 port's stopping value lies within 1e-9 of eps (then the counts may differ;
 the case is reported as a warning and its values are not compared).
@@ -23,6 +26,7 @@ from port.ops.gauss_seidel import SWEEP_WEIGHT, sweep
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 F64_TOLERANCE, F32_TOLERANCE, STOP_MARGIN = 1e-9, 1e-3, 1e-9
+KERNELS = pytest.mark.parametrize("method", ["sequential", "fft"])
 
 
 def skimage(image, weight, max_num_iter=100, eps=1e-3, isotropic=True, channel_axis=None):
@@ -31,10 +35,14 @@ def skimage(image, weight, max_num_iter=100, eps=1e-3, isotropic=True, channel_a
     )
 
 
-def assert_matches_skimage_f64(image, weight, max_num_iter=100, eps=1e-3, isotropic=True, per_channel=False):
+def assert_matches_skimage_f64(
+    image, weight, max_num_iter=100, eps=1e-3, isotropic=True, per_channel=False, method="auto"
+):
     """Values within 1e-9 and equal iteration counts, or a reported stop tie."""
     want = skimage(image, weight, max_num_iter, eps, isotropic, -1 if per_channel else None)
-    got = tv_bregman(image, weight, max_num_iter, eps, isotropic, -1 if per_channel else None, return_iterations=True)
+    got = tv_bregman(
+        image, weight, max_num_iter, eps, isotropic, -1 if per_channel else None, return_iterations=True, method=method
+    )
     count = Denoiser().iterations(image, weight, max_num_iter, eps, isotropic, per_channel, want)
     ours = int(np.max(got.iterations))
     if ours != count:
@@ -65,78 +73,92 @@ def images(draw, dtype=np.float64):
 weights = st.floats(np.log(0.001), np.log(2.0)).map(np.exp)
 
 
+@KERNELS
 @settings(max_examples=30, deadline=None)
 @given(images(), weights, st.booleans(), st.booleans())
-def test_float64_matches_skimage_values_and_iteration_counts(image, weight, isotropic, per_channel):
-    assert_matches_skimage_f64(image, weight, isotropic=isotropic, per_channel=per_channel and image.ndim == 3)
+def test_float64_matches_skimage_values_and_iteration_counts(method, image, weight, isotropic, per_channel):
+    assert_matches_skimage_f64(
+        image, weight, isotropic=isotropic, per_channel=per_channel and image.ndim == 3, method=method
+    )
 
 
+@KERNELS
 @settings(max_examples=15, deadline=None)
 @given(images(np.float32), weights, st.booleans())
-def test_float32_within_1e3_of_skimage(image, weight, isotropic):
+def test_float32_within_1e3_of_skimage(method, image, weight, isotropic):
     """A fixed number of iterations (eps = 0): float32 stopping values are too coarse to compare counts."""
     want = skimage(image, weight, 30, 0.0, isotropic)
-    got = tv_bregman(image, weight, 30, 0.0, isotropic)
+    got = tv_bregman(image, weight, 30, 0.0, isotropic, method=method)
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, want, rtol=0, atol=F32_TOLERANCE)
 
 
 @pytest.mark.parametrize("weight", [0.4, 2.0])
-def test_mfv_call_on_a_227_random_start(weight):
+@KERNELS
+def test_mfv_call_on_a_227_random_start(weight, method):
     """MFV's call: (227, 227, 3) float64 on 0..255, channels jointly, max 100 iterations, eps 1e-3."""
     image = np.clip(np.random.RandomState(0).normal(175, 8, (227, 227, 3)), 0, 255)
-    got = assert_matches_skimage_f64(image, weight)
+    got = assert_matches_skimage_f64(image, weight, method=method)
     assert 1 < int(got.iterations) < 100
 
 
-def test_float32_mfv_call_with_skimage_stopping_rule():
+@KERNELS
+def test_float32_mfv_call_with_skimage_stopping_rule(method):
     image = np.clip(np.random.RandomState(1).normal(175, 8, (227, 227, 3)), 0, 255).astype(np.float32)
-    np.testing.assert_allclose(tv_bregman(image, 0.4), skimage(image, 0.4), rtol=0, atol=F32_TOLERANCE)
+    np.testing.assert_allclose(tv_bregman(image, 0.4, method=method), skimage(image, 0.4), rtol=0, atol=F32_TOLERANCE)
 
 
-def test_per_channel_mode_carries_b_from_channel_to_channel_like_skimage():
+@KERNELS
+def test_per_channel_mode_carries_b_from_channel_to_channel_like_skimage(method):
     """scikit-image starts channel c from channel c - 1's result: channel 0 is a separate call, the rest not."""
     image = np.random.RandomState(2).uniform(0, 255, (20, 23, 3))
-    got = assert_matches_skimage_f64(image, 0.1, per_channel=True)
-    alone = [tv_bregman(image[..., c], 0.1) for c in range(3)]
+    got = assert_matches_skimage_f64(image, 0.1, per_channel=True, method=method)
+    alone = [tv_bregman(image[..., c], 0.1, method=method) for c in range(3)]
     np.testing.assert_allclose(got.image[..., 0], alone[0], rtol=0, atol=F64_TOLERANCE)
     assert np.abs(got.image[..., 1] - alone[1]).max() > 1e-3
     assert got.iterations.shape == (3,)
 
 
-def test_channel_axis_names_any_axis_of_the_image():
+@KERNELS
+def test_channel_axis_names_any_axis_of_the_image(method):
     image = np.random.RandomState(3).uniform(0, 255, (3, 12, 14))
     np.testing.assert_allclose(
-        tv_bregman(image, 0.2, channel_axis=0), skimage(image, 0.2, channel_axis=0), rtol=0, atol=F64_TOLERANCE
+        tv_bregman(image, 0.2, channel_axis=0, method=method),
+        skimage(image, 0.2, channel_axis=0),
+        rtol=0,
+        atol=F64_TOLERANCE,
     )
 
 
 @pytest.mark.parametrize("shape", [(9, 11), (9, 11, 1), (9, 11, 3)])
-def test_constant_image_stays_constant_after_one_iteration(shape):
+@KERNELS
+def test_constant_image_stays_constant_after_one_iteration(shape, method):
     image = np.full(shape, 93.25)
-    got = tv_bregman(image, 0.05, return_iterations=True)
+    got = tv_bregman(image, 0.05, return_iterations=True, method=method)
     want = skimage(image, 0.05)
     assert got.image.shape == want.shape
     np.testing.assert_allclose(got.image, want, rtol=0, atol=F64_TOLERANCE)
     assert int(got.iterations) == 1
 
 
-def test_zero_iterations_return_the_image():
+@KERNELS
+def test_zero_iterations_return_the_image(method):
     image = np.random.RandomState(4).uniform(0, 255, (6, 7, 3))
-    got = tv_bregman(image, 1.0, max_num_iter=0, return_iterations=True)
+    got = tv_bregman(image, 1.0, max_num_iter=0, return_iterations=True, method=method)
     np.testing.assert_array_equal(got.image, skimage(image, 1.0, max_num_iter=0))
     assert int(got.iterations) == 0 and got.rmse.shape == (0,)
 
 
 @pytest.mark.parametrize("per_channel", [False, True])
-def test_batch_equals_separate_calls_each_stopping_on_its_own(per_channel):
+@KERNELS
+def test_batch_equals_separate_calls_each_stopping_on_its_own(per_channel, method):
     stack = np.random.RandomState(5).uniform(0, 255, (4, 17, 19, 3))
     weights = [0.001, 0.05, 0.5, 2.0]
     axis, eps = -1 if per_channel else None, 5e-3
-    batch = tv_bregman(stack, weights, eps=eps, channel_axis=axis, batch=True, return_iterations=True)
+    batch = tv_bregman(stack, weights, eps=eps, channel_axis=axis, batch=True, return_iterations=True, method=method)
     assert batch.iterations.shape == ((4, 3) if per_channel else (4,))
     for image, weight, out, count, rmse in zip(stack, weights, batch.image, batch.iterations, batch.rmse):
-        alone = tv_bregman(image, weight, eps=eps, channel_axis=axis, return_iterations=True)
+        alone = tv_bregman(image, weight, eps=eps, channel_axis=axis, return_iterations=True, method=method)
         np.testing.assert_array_equal(count, alone.iterations)
         np.testing.assert_allclose(out, alone.image, rtol=0, atol=1e-12)
         np.testing.assert_allclose(rmse, alone.rmse, rtol=1e-9, atol=0)
@@ -144,9 +166,10 @@ def test_batch_equals_separate_calls_each_stopping_on_its_own(per_channel):
     assert len(set(counts.tolist())) > 1
 
 
-def test_torch_in_torch_out_and_scalar_weight_for_a_batch():
+@KERNELS
+def test_torch_in_torch_out_and_scalar_weight_for_a_batch(method):
     stack = torch.from_numpy(np.random.RandomState(6).uniform(0, 255, (2, 8, 9)))
-    out = tv_bregman(stack, 0.3, batch=True)
+    out = tv_bregman(stack, 0.3, batch=True, method=method)
     assert isinstance(out, torch.Tensor) and out.shape == (2, 8, 9) and out.dtype == torch.float64
     np.testing.assert_allclose(out[1].numpy(), skimage(stack[1].numpy(), 0.3), rtol=0, atol=F64_TOLERANCE)
 

@@ -74,6 +74,16 @@ class Convolution(CaffeLayer):
 
 
 class InnerProduct(CaffeLayer):
+    """``y = x W^T + b`` over the axes from ``axis`` on, computed batch-invariantly.
+
+    A BLAS computes one row (M = 1) by a matrix-vector product and several
+    by a matrix product, which sum in different orders, so an image's result
+    would change in the last bits with the number of images beside it.  One
+    row is therefore computed as a two-row product (the row twice): on the
+    CPU a facet then gives the same bits alone as in a batch (tested), which
+    is what lets a batched MFV run be checked against single runs.
+    """
+
     def __init__(self, weight: Shape, bias: bool, axis: int, transpose: bool):
         super().__init__()
         out = weight[1] if transpose else weight[0]
@@ -84,6 +94,9 @@ class InnerProduct(CaffeLayer):
         x = bottoms[0].flatten(self.axis)
         weight = self.weight.t() if self.transpose else self.weight
         bias = self.bias if "bias" in self.blob_names else None
+        if x.shape[:-1].numel() == 1:
+            rows = x.reshape(1, -1).expand(2, -1)
+            return [F.linear(rows, weight, bias)[:1].reshape(*x.shape[:-1], -1)]
         return [F.linear(x, weight, bias)]
 
 

@@ -11,12 +11,12 @@ A backend maps
   channel_axis=None)`` of each image with its own weight (the three
   channels denoised jointly, as scikit-image did before 0.17).
 
-``ReferenceOps`` calls scipy and scikit-image themselves, one image at a
-time, on the CPU.  ``TorchOps`` runs the port's own kernels
-(``port.ops.zoom``, ``port.ops.tv_bregman``), batched, on the images'
-device; they match the references to float64 rounding, but on a CPU
-scikit-image's compiled denoiser is faster, so the loop's default is
-``ReferenceOps`` there (see ``default_ops``).
+``TorchOps``, the loop's default, runs the port's own kernels
+(``port.ops.zoom``, ``port.ops.tv_bregman``) on the images' device, the
+whole batch at once: on a CPU the denoiser is scikit-image's loop compiled
+(bitwise equal in float64) with the batch's images on parallel threads, on
+a GPU its exact FFT-solved form.  ``ReferenceOps`` calls scipy and
+scikit-image themselves, one image at a time, on the CPU.
 """
 
 from __future__ import annotations
@@ -75,8 +75,4 @@ class TorchOps:
 
 
 OPS = {"reference": ReferenceOps, "torch": TorchOps}
-
-
-def default_ops(device: torch.device | str = "cpu") -> LoopOps:
-    """``TorchOps`` on a GPU, ``ReferenceOps`` (scikit-image's faster compiled denoiser) on the CPU."""
-    return TorchOps() if torch.device(device).type == "cuda" else ReferenceOps()
+DEFAULT_OPS = "torch"

@@ -8,10 +8,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch
+
 from port.atomic import atomic_directory
 from port.caffe import CaffeNetwork, Target, load_net, save_caffemodel
 from port.imaging import load_rgb
-from port.mfv.backends import OPS, LoopOps, default_ops
+from port.mfv.backends import DEFAULT_OPS, OPS, LoopOps
 from port.mfv.loop import MFVConfig, run_mfv
 from port.mfv.outputs import write_run
 from port.mfv.presets import preset
@@ -40,10 +42,10 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--ops",
-        choices=("auto", *OPS),
-        default="auto",
-        help="zoom and denoiser: scipy/scikit-image ('reference') or the port's torch kernels ('torch'); "
-        "auto picks reference on a CPU, where scikit-image's compiled denoiser is faster",
+        choices=tuple(OPS),
+        default=DEFAULT_OPS,
+        help="zoom and denoiser: the port's kernels ('torch', default, batched) or scipy/scikit-image "
+        "themselves, image by image ('reference')",
     )
     parser.add_argument(
         "--no-legacy",
@@ -68,13 +70,31 @@ def add_visualize_parser(sub: argparse._SubParsersAction) -> None:
         "--stack",
         help="run the pycaffe reference on this legacy stack instead of the port ('chroot' or 'local:/path/to/python')",
     )
+    parser.add_argument(
+        "--device",
+        default="auto",
+        help="where the port runs: cpu, cuda, cuda:N, or auto (default: cuda when present, else cpu)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads of the legacy stack")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(handler=visualize_command)
 
 
 def ops_from_args(args: argparse.Namespace) -> LoopOps:
-    return default_ops() if args.ops == "auto" else OPS[args.ops]()
+    return OPS[args.ops]()
+
+
+def device_from_args(args: argparse.Namespace) -> torch.device:
+    """--device as a torch device; ``auto`` is CUDA when present."""
+    if args.device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(args.device)
+    except RuntimeError:
+        raise ValueError(f"--device {args.device!r}: not a device (cpu, cuda, cuda:N or auto)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {args.device}: no CUDA device on this machine")
+    return device
 
 
 def config_from_args(args: argparse.Namespace) -> MFVConfig:
@@ -140,9 +160,9 @@ def visualize_command(args: argparse.Namespace) -> int:
     }
     began = time.perf_counter()
     if args.stack is None:
-        ops = ops_from_args(args)
-        runs = run_mfv(net, config, [args.seed] * len(starts), starts, ops=ops, progress=not args.quiet)
-        jpegs, info["engine"] = [None] * len(runs), f"port (PyTorch, {ops.name} ops)"
+        ops, device = ops_from_args(args), device_from_args(args)
+        runs = run_mfv(net.to(device), config, [args.seed] * len(starts), starts, ops=ops, progress=not args.quiet)
+        jpegs, info["engine"] = [None] * len(runs), f"port (PyTorch on {device}, {ops.name} ops)"
     else:
         from parity.reference import run_reference
         from parity.stacks import get_stack

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from port.caffe import CaffeNetwork, Target
 from port.imaging import deprocess, preprocess, random_start
-from port.mfv.backends import LoopOps, ReferenceOps
+from port.mfv.backends import LoopOps, TorchOps
 from port.mfv.crops import draw_offsets
 from port.mfv.presets import Octave
 from port.mfv.schedules import denoise_weight, step_size
@@ -148,16 +148,19 @@ def run_mfv(
     observer: LoopObserver | None = None,
     stop_after: int | None = None,
 ) -> list[MFVRun]:
-    """Run the loop for every (seed, start); a start of None is the random image of that seed.
+    """Run the loop for every (seed, start) in one batch; a start of None is the random image of that seed.
+
+    The loop runs on the net's device (move the net with ``net.to("cuda")``).
 
     ``stop_after`` ends the loop after that many iterations (a replay of a
     run's beginning); the images are then the unfinished ones.
     """
-    ops = ops or ReferenceOps()
+    ops = ops or TorchOps()
     starts = [None] * len(seeds) if starts is None else list(starts)
     crop_shape = tuple(next(iter(net.inputs.values()))[2:])
     h, w = crop_shape
     rngs, images = start_images(seeds, starts, crop_shape)
+    images = images.to(next((p.device for p in net.parameters()), torch.device("cpu")))
     runs = [MFVRun(seed, np.empty(0)) for seed in seeds]
     active = list(range(len(runs)))
     iteration = 0

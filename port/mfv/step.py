@@ -15,6 +15,10 @@ unit u:
 6. deprocess to float64 RGB, denoise jointly over the channels,
    ``float32(...) - mean`` back.
 
+mean|g| is summed in float64 and rounded to float32 (numpy summed float32
+pairwise): a float32 reduction's order changes with the batch size, which
+would make a crop's step depend, in its last bit, on the crops beside it.
+
 Legacy mode divides by mean|g| whatever it is: a zero gradient (a
 saturated softmax) turns the crop into NaN, as in 2016.  Otherwise the
 step is guarded: a zero or non-finite mean|g| leaves the crop unstepped.
@@ -98,7 +102,7 @@ def mfv_step(
     """One step on every crop of the batch; returns the new crops, a record per crop and the stages."""
     scores, grad = activations_and_gradient(net, crops, target)
     grad = mask_margin(grad, margin)
-    mean_abs = grad.abs().mean(dim=(1, 2, 3))
+    mean_abs = grad.abs().double().mean(dim=(1, 2, 3)).float()
     steps = torch.tensor(step_sizes, dtype=torch.float64, device=crops.device)
     coeff = (steps / mean_abs.double()).float()
     guarded = torch.zeros_like(coeff, dtype=torch.bool) if legacy else ~torch.isfinite(coeff)

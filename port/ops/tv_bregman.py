@@ -2,12 +2,12 @@
 
 The algorithm, its edge extension and its stopping rule are those of
 scikit-image 0.18-0.26 (``_denoise_cy._denoise_tv_bregman``); see
-:mod:`port.ops.split_bregman` for the formulas and
-:mod:`port.ops.gauss_seidel` for how its in-place Gauss-Seidel sweep is
-vectorised without changing a single iterate.  The results agree with
-scikit-image to float64 rounding (about 1e-12 on 0..255 data) and so do the
-iteration counts, except where a stopping value lies within rounding of
-``eps``.
+:mod:`port.ops.split_bregman` for the formulas and the two kernels: on a
+CPU scikit-image's own loop, compiled (bitwise equal in float64 with the channels joint), and on a
+GPU a vectorised form whose in-place Gauss-Seidel sweep is solved exactly
+by FFT (:mod:`port.ops.gauss_seidel`; about 1e-12 on 0..255 data).  The
+iteration counts agree too, except where a stopping value lies within
+rounding of ``eps``.
 
 Channels, as in scikit-image:
 
@@ -35,7 +35,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from port.ops.split_bregman import BregmanRun, split_bregman
+from port.ops.split_bregman import BregmanRun, Method, split_bregman
 
 _FLOAT_DTYPES = (torch.float32, torch.float64)
 Array = np.ndarray | torch.Tensor
@@ -61,6 +61,7 @@ def tv_bregman(
     *,
     batch: bool = False,
     return_iterations: bool = False,
+    method: Method = "auto",
 ) -> Array | BregmanResult:
     """Split-Bregman TV denoising with scikit-image's semantics (see the module docstring).
 
@@ -71,7 +72,8 @@ def tv_bregman(
     ``channel_axis`` names an axis of one image.  numpy in, numpy out;
     torch in, torch out on the same device (``iterations`` and ``rmse`` on
     the CPU).  With ``return_iterations`` the result is a
-    :class:`BregmanResult`.
+    :class:`BregmanResult`.  ``method``: ``"auto"`` (the compiled loop on
+    a CPU, the FFT form elsewhere), ``"sequential"`` or ``"fft"``.
     """
     is_numpy = isinstance(image, np.ndarray)
     if not (is_numpy or isinstance(image, torch.Tensor)):
@@ -81,9 +83,9 @@ def tv_bregman(
     planes = _planes(x if batch else x[None], channel_axis, batch)
     weights = _weights(weight, planes.shape[0], planes.dtype, planes.device)
     if channel_axis is None:
-        run = split_bregman(planes, weights, max_num_iter, eps, bool(isotropic))
+        run = split_bregman(planes, weights, max_num_iter, eps, bool(isotropic), method=method)
     else:
-        run = _per_channel(planes, weights, max_num_iter, eps, bool(isotropic))
+        run = _per_channel(planes, weights, max_num_iter, eps, bool(isotropic), method)
     out, iterations, rmse = _images(run.u, channel_axis), run.iterations, run.rmse
     if not batch:
         out, iterations, rmse = out[0], iterations[0], rmse[0]
@@ -127,12 +129,14 @@ def _images(u: torch.Tensor, channel_axis: int | None) -> torch.Tensor:
 
 
 def _per_channel(
-    planes: torch.Tensor, weights: torch.Tensor, max_num_iter: int, eps: float, isotropic: bool
+    planes: torch.Tensor, weights: torch.Tensor, max_num_iter: int, eps: float, isotropic: bool, method: Method
 ) -> BregmanRun:
     """scikit-image's channel loop: channel c starts from channel c - 1's result."""
     runs, previous = [], None
     for channel in range(planes.shape[1]):
-        run = split_bregman(planes[:, channel : channel + 1], weights, max_num_iter, eps, isotropic, b0=previous)
+        run = split_bregman(
+            planes[:, channel : channel + 1], weights, max_num_iter, eps, isotropic, b0=previous, method=method
+        )
         runs.append(run)
         previous = run.u
     return BregmanRun(
