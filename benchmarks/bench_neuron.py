@@ -19,6 +19,7 @@ and each batched facet is judged against the legacy noise floor
 ``--threads`` side of the floor when that is 2).
 
     .venv/bin/python benchmarks/bench_neuron.py [--threads 2] [--starts DIR] [--judge] [--json out.json]
+    .venv/bin/python benchmarks/bench_neuron.py --device cuda --port-only      # a GPU's time for the port
 """
 
 from __future__ import annotations
@@ -65,17 +66,20 @@ def main() -> int:
     parser.add_argument("--ops", choices=sorted(OPS), default=DEFAULT_OPS)
     parser.add_argument("--iterations-scale", type=float, help="shorten the preset (quick checks only)")
     parser.add_argument("--judge", action="store_true", help="afterwards: batch lockstep and the noise-floor verdict")
+    parser.add_argument("--device", default="cpu", help="where the port runs (cpu, cuda, cuda:N)")
+    parser.add_argument("--port-only", action="store_true", help="time the port alone (e.g. on a GPU machine)")
     parser.add_argument("--stack", default="chroot")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
-    net = caffenet(seed=0)
+    device = torch.device(args.device)
+    net = caffenet(seed=0).to(device)
     config = MFVConfig(Target("fc8", 945), preset("mean", iterations_scale=args.iterations_scale))
     seeds = list(range(1, FACETS + 1))
     paths = start_files(args.starts)
     starts = [None if p is None else load_rgb(p) for p in paths]
-    stack = get_stack(args.stack)
+    stack = None if args.port_only else get_stack(args.stack)
     ops = OPS[args.ops]()
     results = {
         "benchmark": f"{FACETS}-facet neuron, mean preset, port batched vs legacy facet by facet",
@@ -83,7 +87,12 @@ def main() -> int:
         "starts": "random (seeds 1..10)" if args.starts is None else str(args.starts),
         "threads": args.threads,
         "ops": args.ops,
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__},
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "torch": torch.__version__,
+            "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
+        },
     }
     with tempfile.TemporaryDirectory(prefix="mfv-bench-") as tmp:
         weights = Path(tmp) / "caffenet.caffemodel"
@@ -92,7 +101,12 @@ def main() -> int:
         began = time.perf_counter()
         port_runs = run_mfv(net, config, seeds, starts, ops=ops, progress=True)
         port_s = time.perf_counter() - began
-        print(f"port: {FACETS} facets in one batch, {port_s:.1f} s", flush=True)
+        results["port_s"] = port_s
+        print(f"port: {FACETS} facets in one batch on {results['machine']['device']}, {port_s:.1f} s", flush=True)
+        if stack is None:
+            if args.json:
+                atomic_write_text(args.json, json.dumps(results, indent=1))
+            return 0
         legacy_runs, job_s, with_process_s = [], 0.0, 0.0
         for seed, path in zip(seeds, paths):
             began = time.perf_counter()
@@ -103,7 +117,7 @@ def main() -> int:
             job_s += manifest["wall_seconds"]["job"]
             legacy_runs.append(run)
             print(f"legacy: facet {seed} done, {job_s:.1f} s so far", flush=True)
-        results["port_s"], results["legacy_job_s"], results["legacy_with_process_s"] = port_s, job_s, with_process_s
+        results["legacy_job_s"], results["legacy_with_process_s"] = job_s, with_process_s
         results["legacy_over_port"] = job_s / port_s
         print(
             f"threads={args.threads}: legacy pycaffe {job_s:.1f} s ({with_process_s:.1f} s with process starts), "
