@@ -8,7 +8,7 @@ from PIL import Image
 from legacy_caffe import mfv_reference
 from port.caffe import Target
 from port.imaging import preprocess, random_start
-from port.mfv.backends import ReferenceOps
+from port.mfv.backends import ReferenceOps, TorchOps
 from port.mfv.crops import draw_offsets
 from port.mfv.loop import MFVConfig, run_mfv
 from port.mfv.outputs import legacy_jpeg_name, legacy_uint8, read_trace, write_run
@@ -16,6 +16,7 @@ from port.mfv.presets import load_presets, preset
 from port.mfv.schedules import denoise_weight, py2_div, step_size
 from port.mfv.step import mfv_step
 from port.models import caffenet
+from port.ops import tv_bregman
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +117,13 @@ def test_start_image_of_the_wrong_size_is_a_clear_error(net):
     config = MFVConfig(Target("fc8", 945), preset("mean", iterations_scale=0.02))
     with pytest.raises(ValueError, match="start image has shape"):
         run_mfv(net, config, [1], [np.zeros((100, 100, 3), np.float32)], progress=False)
+
+
+def test_torch_ops_pass_a_nan_image_on_and_denoise_the_others():
+    """As scikit-image did in the legacy loop: NaN goes on (and the loop stops that run), the rest is denoised."""
+    images = torch.from_numpy(np.random.RandomState(0).uniform(0, 255, (3, 20, 21, 3)))
+    images[1, 3, 4, 0] = float("nan")
+    out = TorchOps().denoise(images, [0.1, 0.2, 0.3])
+    np.testing.assert_array_equal(out[1].numpy(), images[1].numpy())
+    for n, w in ((0, 0.1), (2, 0.3)):
+        np.testing.assert_array_equal(out[n].numpy(), tv_bregman(images[n].numpy(), w))

@@ -63,7 +63,12 @@ class ReferenceOps:
 
 
 class TorchOps:
-    """The port's kernels: batched, each image denoised with its own weight and stopping on its own."""
+    """The port's kernels: batched, each image denoised with its own weight and stopping on its own.
+
+    ``port.ops.tv_bregman`` refuses non-finite input; here, as in the legacy
+    loop (where scikit-image passes NaN on), an image holding NaN or
+    infinity is returned as it is, and the loop stops that run.
+    """
 
     name = "torch"
 
@@ -71,7 +76,21 @@ class TorchOps:
         return zoom(images, scale)
 
     def denoise(self, images: torch.Tensor, weights: Sequence[float]) -> torch.Tensor:
-        return tv_bregman(images, list(weights), max_num_iter=TV_MAX_ITER, eps=TV_EPS, isotropic=True, batch=True)
+        finite = torch.isfinite(images).flatten(1).all(dim=1)
+        if not bool(finite.any()):
+            return images.clone()
+        keep = finite.nonzero().squeeze(1)
+        denoised = tv_bregman(
+            images[keep],
+            [weights[int(n)] for n in keep],
+            max_num_iter=TV_MAX_ITER,
+            eps=TV_EPS,
+            isotropic=True,
+            batch=True,
+        )
+        out = images.clone()
+        out[keep] = denoised
+        return out
 
 
 OPS = {"reference": ReferenceOps, "torch": TorchOps}
