@@ -77,20 +77,17 @@ class TorchOps:
 
     def denoise(self, images: torch.Tensor, weights: Sequence[float]) -> torch.Tensor:
         finite = torch.isfinite(images).flatten(1).all(dim=1)
-        if not bool(finite.any()):
-            return images.clone()
-        keep = finite.nonzero().squeeze(1)
-        denoised = tv_bregman(
-            images[keep],
-            [weights[int(n)] for n in keep],
-            max_num_iter=TV_MAX_ITER,
-            eps=TV_EPS,
-            isotropic=True,
-            batch=True,
-        )
+        if bool(finite.all()):
+            return self._denoise(images, weights)
         out = images.clone()
-        out[keep] = denoised
+        keep = finite.nonzero().squeeze(1).tolist()
+        if keep:
+            out[keep] = self._denoise(images[keep], [weights[n] for n in keep])
         return out
+
+    @staticmethod
+    def _denoise(images: torch.Tensor, weights: Sequence[float]) -> torch.Tensor:
+        return tv_bregman(images, list(weights), max_num_iter=TV_MAX_ITER, eps=TV_EPS, isotropic=True, batch=True)
 
 
 OPS = {"reference": ReferenceOps, "torch": TorchOps}

@@ -16,6 +16,7 @@ import math
 
 import torch
 
+from port.ops.bregman_frame import frame
 from port.ops.gauss_seidel import SWEEP_WEIGHT, sweep
 
 
@@ -23,14 +24,8 @@ class _Batch:
     """The state of the images still iterating: framed iterate, b, d - b and the fixed source."""
 
     def __init__(self, f: torch.Tensor, lam: torch.Tensor, b0: torch.Tensor | None) -> None:
-        h, w = f.shape[-2:]
         self.lam = lam
-        self.framed = torch.empty(f.shape[:-2] + (h + 2, w + 2), dtype=f.dtype, device=f.device)
-        self.framed[..., 1:-1, 1:-1] = f
-        self.framed[..., 0, 1:-1] = f[..., 1, :]
-        self.framed[..., 1:-1, 0] = f[..., :, 1]
-        self.framed[..., -1, 1:-1] = f[..., h - 1, :]
-        self.framed[..., 1:-1, -1] = f[..., :, w - 1]
+        self.framed = frame(f)
         self.bx = torch.zeros_like(f) if b0 is None else b0.clone()
         self.by = self.bx.clone()
         self.d_minus_b = torch.zeros_like(f)

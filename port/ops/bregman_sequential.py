@@ -4,7 +4,7 @@ This is the CPU kernel behind :func:`port.ops.split_bregman.split_bregman`.
 It performs, pixel by pixel and in scikit-image's order (rows, then
 columns, then channels innermost), the update written out in
 :mod:`port.ops.split_bregman`: at ``(r, c, k)`` of the framed iterate ``u``
-(ghost cells as described there), with lambda = 2 weight,
+(ghost cells by :func:`port.ops.bregman_frame.frame`), with lambda = 2 weight,
 
     u_x = u[r, c+1] - u[r, c],  u_y = u[r+1, c] - u[r, c]     (previous values)
     u[r, c] <- (lambda (u[r+1, c] + u[r-1, c] + u[r, c+1] + u[r, c-1]
@@ -37,6 +37,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 import torch
+
+from port.ops.bregman_frame import frame
 
 
 @numba.njit(cache=True, nogil=True)
@@ -101,18 +103,6 @@ def _iterate(f, framed, start, constants, eps, max_num_iter, isotropic, rmse_out
     return i
 
 
-def frame(f: np.ndarray) -> np.ndarray:
-    """(H, W, C) -> (H+2, W+2, C): row -1 = row 1, column -1 = column 1, row H = row H-1, column W = column W-1."""
-    h, w = f.shape[:2]
-    framed = np.zeros((h + 2, w + 2) + f.shape[2:], dtype=f.dtype)
-    framed[1:-1, 1:-1] = f
-    framed[0, 1:-1] = f[1]
-    framed[1:-1, 0] = f[:, 1]
-    framed[-1, 1:-1] = f[h - 1]
-    framed[1:-1, -1] = f[:, w - 1]
-    return framed
-
-
 def split_bregman_sequential(
     f: torch.Tensor,
     weight: torch.Tensor,
@@ -129,7 +119,7 @@ def split_bregman_sequential(
     dtype = images.dtype.type
     starts = b0.permute(0, 2, 3, 1).contiguous().numpy() if b0 is not None else None
     n = images.shape[0]
-    framed = np.empty((n, images.shape[1] + 2, images.shape[2] + 2, images.shape[3]), dtype=images.dtype)
+    framed = frame(f).permute(0, 2, 3, 1).contiguous().numpy()
     iterations = np.zeros(n, dtype=np.int64)
     rmse = np.full((n, max_num_iter), math.nan)
 
@@ -137,7 +127,6 @@ def split_bregman_sequential(
         w = dtype(weight[index].item())
         lam = dtype(2) * w
         constants = np.array([w, lam, w + dtype(4) * lam, 1], dtype=images.dtype)
-        framed[index] = frame(images[index])
         start = np.zeros_like(framed[index])
         if starts is not None:
             start[1:-1, 1:-1] = starts[index]
