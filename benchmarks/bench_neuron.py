@@ -126,8 +126,7 @@ def main() -> int:
         )
         if args.judge:
             _, lockstep = batch_lockstep(net, config, seeds, starts, ops, progress=True)
-            print("batch lockstep:", lockstep["summary"], flush=True)
-            lockstep.pop("rows")
+            print("batch lockstep:", lockstep.summary, flush=True)
             free = batch_free_run(
                 net,
                 CAFFENET_PROTOTXT,
@@ -143,7 +142,8 @@ def main() -> int:
                 legacy_two_threads=legacy_runs if args.threads == 2 else None,
             )
             print("batch free run:", free["summary"], flush=True)
-            results["batch_lockstep"], results["batch_free_run"] = lockstep, free
+            results["batch_lockstep"] = {k: v for k, v in lockstep.as_dict().items() if k != "rows"}
+            results["batch_free_run"] = free
     if args.json:
         atomic_write_text(args.json, json.dumps(results, indent=1))
     return 0

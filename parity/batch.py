@@ -1,10 +1,17 @@
 """Parity of a batched MFV run: several facets in one batch against the same facets run one at a time.
 
 Batch lockstep: at every zoom and every step of a batched run, each image of
-the batch is zoomed or stepped again alone, from the same crop; the two
-must agree within ``batch.denoised_abs`` grey levels (and ``batch.zoom_abs``).
-This isolates what batching changes (summation order in the net and the
-denoiser) from the loop's chaos.
+the batch is zoomed or stepped again alone, from the same crop, and the
+two computations of the step are judged as the port is judged against
+Caffe (:mod:`parity.attribution`): a step passes when every stage agrees
+within the ``batch`` tolerances; otherwise the image alone is made to
+follow the batch's choices (max-pool argmax, ReLU on/off) and its own
+step and denoiser, and the difference is attributed to pool ties, ReLU
+sign flips or the denoiser's stopping rule - or fails.  Steps whose four
+stages are equal to the bit are counted.
+
+Which parts of a batched step are batch-invariant by construction, and
+which are only measured, is said in :mod:`port.mfv.loop`.
 
 Batch free run: each facet of a batched port run is compared with the
 legacy reference running that facet alone (1 BLAS thread), beside the
@@ -17,14 +24,17 @@ or part at step 0), so facet by facet the floor is itself noisy.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from parity.attribution import FAIL, PASS, Judgement, Stages, StepInputs, StepTolerances, judge_step, port_choices
 from parity.freerun import ImageFigures, image_figures, trace_agreement, within_floor
 from parity.reference import run_reference
 from parity.stacks import LegacyStack
@@ -36,16 +46,37 @@ from port.mfv.presets import Octave
 from port.mfv.step import StepRecord, StepStages, mfv_step
 
 
+@dataclass(frozen=True)
+class BatchStep:
+    """One image of one batched step against the same image stepped alone."""
+
+    iteration: int
+    run: int
+    batch: int
+    judgement: Judgement
+
+    @property
+    def bitwise(self) -> bool:
+        j = self.judgement
+        return j.gradient_rel == j.stepped_abs == j.clipped_abs == j.denoised_abs == 0.0
+
+    def as_dict(self) -> dict:
+        return {"iteration": self.iteration, "run": self.run, "batch": self.batch, "bitwise": self.bitwise} | (
+            self.judgement.as_dict()
+        )
+
+
 @dataclass
 class BatchLockstepObserver:
-    """Re-runs every zoom and step of a batched run image by image and records the largest differences."""
+    """Re-runs every zoom and step of a batched run image by image and judges each image's step."""
 
     net: CaffeNetwork
     octaves: Sequence[Octave]
     ops: LoopOps
     legacy: bool
+    tol: StepTolerances
     zooms: list[float] = field(default_factory=list)
-    steps: list[dict] = field(default_factory=list)
+    steps: list[BatchStep] = field(default_factory=list)
 
     def on_zoom(self, octave_index: int, before: torch.Tensor, after: torch.Tensor) -> None:
         scale = self.octaves[octave_index].scale
@@ -57,32 +88,91 @@ class BatchLockstepObserver:
 
     def on_step(self, context: StepContext, crops: torch.Tensor, stages: StepStages, records: list[StepRecord]) -> None:
         margin = self.octaves[context.octave_index].margin
-        gaps = []
+        batched_choices = cache(lambda n: port_choices(self.net, crops, context.target.layer, n))
         for n in range(crops.shape[0]):
-            alone, (record,), _ = mfv_step(
+            inputs = StepInputs(
                 self.net,
                 crops[n : n + 1],
                 context.target,
                 margin,
-                [context.step_size],
-                [context.denoise_weight],
+                context.step_size,
+                context.denoise_weight,
                 self.ops,
                 self.legacy,
             )
-            gaps.append(
-                {
-                    "denoised_abs": float((alone[0] - stages.denoised[n]).abs().max()),
-                    "target_act_abs": abs(record.target_act - records[n].target_act),
-                }
+            _, _, alone = mfv_step(
+                self.net,
+                inputs.crop,
+                inputs.target,
+                margin,
+                [inputs.step_size],
+                [inputs.denoise_weight],
+                self.ops,
+                self.legacy,
             )
-        self.steps.append(
-            {
-                "iteration": context.iteration,
-                "batch": crops.shape[0],
-                "denoised_abs": max(g["denoised_abs"] for g in gaps),
-                "target_act_abs": max(g["target_act_abs"] for g in gaps),
-            }
+            judgement = judge_step(
+                inputs, Stages.of(stages, n), Stages.of(alone, 0), lambda n=n: batched_choices(n), self.tol
+            )
+            self.steps.append(BatchStep(context.iteration, context.runs[n], crops.shape[0], judgement))
+
+
+@dataclass(frozen=True)
+class BatchLockstepReport:
+    """A batched run judged step by step against its images stepped alone."""
+
+    facets: int
+    iterations: int
+    steps: list[BatchStep]
+    zooms: list[float]
+    tolerances: StepTolerances
+    zoom_tolerance: float
+
+    @property
+    def verdicts(self) -> dict[str, int]:
+        return dict(sorted(Counter(s.judgement.verdict for s in self.steps).items()))
+
+    @property
+    def bitwise_steps(self) -> int:
+        return sum(s.bitwise for s in self.steps)
+
+    @property
+    def max_zoom_abs(self) -> float:
+        return max(self.zooms, default=0.0)
+
+    @property
+    def max_denoised_abs_of_passing_steps(self) -> float:
+        return max((s.judgement.denoised_abs for s in self.steps if s.judgement.verdict == PASS), default=0.0)
+
+    @property
+    def passed(self) -> bool:
+        return FAIL not in self.verdicts and self.max_zoom_abs <= self.zoom_tolerance
+
+    @property
+    def summary(self) -> str:
+        others = ", ".join(f"{count} {verdict}" for verdict, count in self.verdicts.items() if verdict != PASS)
+        others = f"; attributed or failed: {others}" if others else ""
+        return (
+            f"{'PASS' if self.passed else 'FAIL'}: {self.facets} facets in one batch vs each alone, "
+            f"{len(self.steps)} image steps over {self.iterations} iterations: {self.bitwise_steps} bitwise equal, "
+            f"{self.verdicts.get(PASS, 0)} within tolerance (max {self.max_denoised_abs_of_passing_steps:.3g} grey "
+            f"levels, tolerance {self.tolerances.denoised_abs:g}){others}"
+            f"; zooms {self.max_zoom_abs:.3g}"
         )
+
+    def as_dict(self) -> dict:
+        return {
+            "facets": self.facets,
+            "iterations": self.iterations,
+            "image_steps": len(self.steps),
+            "bitwise_steps": self.bitwise_steps,
+            "verdicts": self.verdicts,
+            "max_denoised_abs_of_passing_steps": self.max_denoised_abs_of_passing_steps,
+            "max_zoom_abs": self.max_zoom_abs,
+            "tolerances": {"step": self.tolerances.__dict__, "zoom_abs": self.zoom_tolerance},
+            "pass": self.passed,
+            "summary": self.summary,
+            "rows": [s.as_dict() for s in self.steps if not s.bitwise],
+        }
 
 
 def batch_lockstep(
@@ -93,33 +183,15 @@ def batch_lockstep(
     ops: LoopOps,
     tol: Tolerances | None = None,
     progress: bool = False,
-) -> tuple[list[MFVRun], dict]:
-    """A batched run stepped in lockstep with single runs; returns the runs and the section of the report."""
-    tol = tol or Tolerances.load()
-    limits = tol.table["batch"]
-    observer = BatchLockstepObserver(net, config.octaves, ops, config.legacy)
+) -> tuple[list[MFVRun], BatchLockstepReport]:
+    """A batched run stepped in lockstep with single runs; returns the runs and the report."""
+    limits = (tol or Tolerances.load()).table["batch"]
+    step_tol = StepTolerances.from_entry(limits)
+    observer = BatchLockstepObserver(net, config.octaves, ops, config.legacy, step_tol)
     runs = run_mfv(net, config, seeds, starts, ops=ops, progress=progress, observer=observer)
-    worst = max((s["denoised_abs"] for s in observer.steps), default=0.0)
-    worst_zoom = max(observer.zooms, default=0.0)
-    bitwise = sum(s["denoised_abs"] == 0.0 for s in observer.steps)
-    passed = worst <= limits["denoised_abs"] and worst_zoom <= limits["zoom_abs"]
-    section = {
-        "facets": len(seeds),
-        "steps": len(observer.steps),
-        "max_denoised_abs": worst,
-        "max_zoom_abs": worst_zoom,
-        "max_target_act_abs": max((s["target_act_abs"] for s in observer.steps), default=0.0),
-        "bitwise_steps": bitwise,
-        "tolerance": {"denoised_abs": limits["denoised_abs"], "zoom_abs": limits["zoom_abs"]},
-        "pass": passed,
-        "summary": (
-            f"{'PASS' if passed else 'FAIL'}: {len(seeds)} facets in one batch vs each alone, "
-            f"{len(observer.steps)} steps; max difference {worst:.3g} grey levels "
-            f"(tolerance {limits['denoised_abs']:g}), {bitwise} steps bitwise equal; zooms {worst_zoom:.3g}"
-        ),
-        "rows": observer.steps,
-    }
-    return runs, section
+    iterations = len({s.iteration for s in observer.steps})
+    report = BatchLockstepReport(len(seeds), iterations, observer.steps, observer.zooms, step_tol, limits["zoom_abs"])
+    return runs, report
 
 
 def batch_free_run(

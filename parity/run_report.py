@@ -48,10 +48,10 @@ def lockstep_plot(section: dict, tolerance: float) -> str:
     top.semilogy(its, [max(r["denoised_abs"], FLOOR) for r in rows], lw=0.8, label="denoised crop (grey levels)")
     top.semilogy(its, [max(r["clipped_abs"], FLOOR) for r in rows], lw=0.8, alpha=0.7, label="clipped crop")
     top.axhline(tolerance, color="#b00020", ls="--", lw=1, label="tolerance")
-    for verdict, colour in EVENT_COLOURS.items():
+    for verdict in sorted({r["verdict"] for r in rows} - {"pass"}):
         marked = [(r["iteration"], max(r["denoised_abs"], FLOOR)) for r in rows if r["verdict"] == verdict]
-        if marked:
-            top.scatter(*zip(*marked), color=colour, s=18, zorder=5, label=verdict)
+        colour = EVENT_COLOURS.get(verdict, EVENT_COLOURS["pool-tie+relu-sign"])
+        top.scatter(*zip(*marked), color=colour, s=18, zorder=5, label=verdict)
     top.set_ylabel("max |port - legacy|")
     top.legend(fontsize=7, ncol=3)
     bottom.semilogy(its, [max(r["gradient_rel"], FLOOR) for r in rows], lw=0.8, color="#444")

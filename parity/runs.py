@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from parity.attribution import DENOISER, FAIL, PASS
 from parity.environment import file_digest, port_manifest
 from parity.freerun import divergence, first_divergence, image_figures, trace_agreement, within_floor
-from parity.lockstep import FAIL, PASS, LockstepObserver, LockstepTolerances
+from parity.lockstep import LockstepObserver, LockstepTolerances
 from parity.reference import reference_params, run_reference
 from parity.stacks import LegacyStack
 from parity.tolerances import Tolerances
@@ -69,7 +70,7 @@ def lockstep(
 def lockstep_section(observer: LockstepObserver) -> dict:
     rows = observer.steps
     verdicts = Counter(row.verdict for row in rows)
-    passing = [row.denoised_abs for row in rows if row.verdict == PASS]
+    passing = [row.judgement.denoised_abs for row in rows if row.verdict == PASS]
     return {
         "steps": len(rows),
         "verdicts": dict(sorted(verdicts.items())),
@@ -85,27 +86,32 @@ def lockstep_section(observer: LockstepObserver) -> dict:
 def describe_event(row: dict) -> str:
     """One lockstep step's non-pass verdict in words."""
     where = f"iteration {row['iteration']} (octave {row['octave'] + 1}, step {row['i']})"
-    if row["ties"] or row["relu_flips"]:
-        flips = [
-            f"max-pool argmax flip in {t['layer']} channel {t['channel']} window ({t['row']}, {t['col']})"
-            for t in row["ties"][:3]
-        ]
-        flips += [
-            f"ReLU sign flip in {f['layer']} ({f['units']} unit(s), |value| <= {f['max_abs_value']:.2g})"
-            for f in row["relu_flips"]
-        ]
-        return (
-            f"{'; '.join(flips)} at {where}; the port following Caffe's choices agrees to "
+    if row["verdict"] == FAIL:
+        return f"unexplained difference at {where}: denoised crops differ by {row['denoised_abs']:.3g} grey levels"
+    events = [
+        f"max-pool argmax flip in {t['layer']} channel {t['channel']} window ({t['row']}, {t['col']})"
+        for t in row["ties"][:3]
+    ]
+    events += [
+        f"ReLU sign flip in {f['layer']} ({f['units']} unit(s), |value| <= {f['max_abs_value']:.2g})"
+        for f in row["relu_flips"]
+    ]
+    parts = []
+    if events:
+        parts.append(
+            f"{'; '.join(events)} at {where}; the port following Caffe's choices agrees to "
             f"{row['gradient_rel_forced']:.2g} (gradient, relative)"
         )
-    if row["verdict"] == "denoiser":
-        return (
-            f"denoising difference at {where}: gradients agree ({row['gradient_rel']:.2g} relative), the "
-            f"denoisers are one function ({row['same_denoiser_abs']:.2g} grey levels on the same input), and "
-            f"split Bregman's stopping rule amplified a {row['clipped_abs']:.2g} grey-level input difference "
-            f"to {row['denoised_abs']:.2g}"
+    if DENOISER in row["verdict"].split("+"):
+        port_its, caffe_its = row["iterations"]
+        parts.append(
+            f"denoising difference at {where}: the stepped and clipped crops agree "
+            f"({row['followed_clipped_abs']:.2g} grey levels), the denoisers are one function "
+            f"({row['same_denoiser_abs']:.2g} grey levels on the same input), and split Bregman stopped after "
+            f"{port_its} iterations on the port's crop and {caffe_its} on Caffe's, which took a "
+            f"{row['followed_clipped_abs']:.2g} grey-level input difference to {row['followed_denoised_abs']:.2g}"
         )
-    return f"unexplained difference at {where}: denoised crops differ by {row['denoised_abs']:.3g} grey levels"
+    return "; then ".join(parts)
 
 
 def free_section(

@@ -5,12 +5,13 @@ import pytest
 import torch
 
 from parity.batch import batch_free_run, batch_lockstep
-from port.caffe import Target, save_caffemodel
+from port.caffe import CaffeNetwork, Target, read_prototxt, save_caffemodel
 from port.cli import main
 from port.mfv.backends import TorchOps
 from port.mfv.loop import MFVConfig, run_mfv
 from port.mfv.presets import preset
 from port.models import CAFFENET_PROTOTXT, caffenet
+from tests.attribution_checks import assert_step_evidence
 
 SEEDS = list(range(1, 11))
 
@@ -24,23 +25,44 @@ def config(scale):
     return MFVConfig(Target("fc8", 945), preset("mean", iterations_scale=scale))
 
 
-def test_ten_facets_in_one_batch_step_like_ten_single_runs(net):
-    """Every step of a 10-image batch, each crop re-stepped alone from the same crop, agrees within 1e-4."""
+def test_ten_facets_in_one_batch_are_judged_step_by_step_against_ten_single_runs(net):
+    """Every step of a 10-image batch, each crop re-stepped alone from the same crop: each image's step
+    passes within 1e-4 grey levels or its difference is proved to come from a pool tie, a ReLU sign flip
+    or the denoiser's stopping rule.  How many steps are bitwise equal depends on the BLAS kernels the
+    machine picks per batch size, so it is reported, not asserted."""
     cfg = config(0.1)
-    runs, section = batch_lockstep(net, cfg, SEEDS, None, TorchOps())
-    assert section["facets"] == 10 and section["steps"] == sum(o.iter_n for o in cfg.octaves)
-    assert all(row["batch"] == 10 for row in section["rows"])
-    assert section["max_denoised_abs"] <= 1e-4 and section["max_zoom_abs"] <= 1e-4
-    assert section["pass"]
+    runs, report = batch_lockstep(net, cfg, SEEDS, None, TorchOps())
+    iterations = sum(o.iter_n for o in cfg.octaves)
+    assert report.facets == 10 and report.iterations == iterations and len(report.steps) == 10 * iterations
+    assert all(step.batch == 10 for step in report.steps)
+    assert sorted({step.run for step in report.steps}) == list(range(10))
+    for step in report.steps:
+        assert_step_evidence(step.judgement.as_dict(), report.tolerances)
+    assert report.max_zoom_abs <= 1e-4 and report.passed, report.summary
     assert len({run.image.tobytes() for run in runs}) == 10
 
 
-def test_batched_run_equals_the_single_runs_it_batches(net):
-    """Whole runs: batched and alone give the same bits (the port is batch-invariant on a CPU)."""
-    cfg = config(0.05)
-    batched = run_mfv(net, cfg, [3, 4, 5], progress=False)
+class PerImageNet(CaffeNetwork):
+    """CaffeNet computing each image of a batch on its own: batch-invariant by construction."""
+
+    def run(self, inputs, **kwargs):
+        traces = [super(PerImageNet, self).run(inputs[n : n + 1], **kwargs) for n in range(inputs.shape[0])]
+        joined = type(traces[0])()
+        for name in traces[0].blobs:
+            joined.blobs[name] = torch.cat([t.blobs[name] for t in traces])
+        return joined
+
+
+def test_the_loop_adds_no_batch_dependence_of_its_own():
+    """With a net that computes each image alone, a batched run equals its single runs bit for bit: the
+    random streams, crops, write-backs, the step's elementwise arithmetic and the CPU denoiser (each
+    image's own iteration, the same operations) do not depend on the batch.  Only the net's sums may."""
+    per_image = PerImageNet(read_prototxt(CAFFENET_PROTOTXT))
+    per_image.load_state_dict(caffenet(seed=0).state_dict())
+    cfg = config(0.03)
+    batched = run_mfv(per_image, cfg, [3, 4, 5], progress=False)
     for run in batched:
-        (alone,) = run_mfv(net, cfg, [run.seed], progress=False)
+        (alone,) = run_mfv(per_image, cfg, [run.seed], progress=False)
         assert [(r.ox, r.oy) for r in run.trace] == [(r.ox, r.oy) for r in alone.trace]
         np.testing.assert_array_equal(run.image, alone.image)
 
@@ -51,8 +73,9 @@ def test_batch_lockstep_catches_an_op_that_depends_on_the_batch(net):
             out = super().denoise(images, weights)
             return out + 1e-3 if images.shape[0] > 1 else out
 
-    _, section = batch_lockstep(net, config(0.02), [1, 2], None, BatchDependentOps())
-    assert not section["pass"] and section["max_denoised_abs"] == pytest.approx(1e-3, rel=1e-2)
+    _, report = batch_lockstep(net, config(0.02), [1, 2], None, BatchDependentOps())
+    assert not report.passed and set(report.verdicts) == {"fail"}
+    assert all(step.judgement.same_denoiser_abs == pytest.approx(1e-3, rel=1e-2) for step in report.steps)
 
 
 def test_batched_facets_are_within_the_legacy_noise_floor(legacy_stack, net, tmp_path):
@@ -100,8 +123,8 @@ def test_loop_on_cuda_follows_the_cpu_run():
 
 @CUDA
 def test_ten_facets_in_one_batch_on_cuda_step_like_ten_single_runs():
-    _, section = batch_lockstep(caffenet(seed=0).to("cuda"), config(0.1), SEEDS, None, TorchOps())
-    assert section["pass"], section["summary"]
+    _, report = batch_lockstep(caffenet(seed=0).to("cuda"), config(0.1), SEEDS, None, TorchOps())
+    assert report.passed, report.summary
 
 
 def test_visualize_on_a_missing_device_is_a_clear_error(tmp_path, capsys):

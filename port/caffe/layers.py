@@ -74,14 +74,11 @@ class Convolution(CaffeLayer):
 
 
 class InnerProduct(CaffeLayer):
-    """``y = x W^T + b`` over the axes from ``axis`` on, computed batch-invariantly.
+    """``y = x W^T + b`` over the axes from ``axis`` on (``W`` stored transposed when ``transpose``).
 
-    A BLAS computes one row (M = 1) by a matrix-vector product and several
-    by a matrix product, which sum in different orders, so an image's result
-    would change in the last bits with the number of images beside it.  One
-    row is therefore computed as a two-row product (the row twice): on the
-    CPU a facet then gives the same bits alone as in a batch (tested), which
-    is what lets a batched MFV run be checked against single runs.
+    A BLAS picks its kernel by the number of rows, so a row's result can
+    change in the last bits with the rows beside it (see
+    :mod:`port.mfv.loop` on batched runs).
     """
 
     def __init__(self, weight: Shape, bias: bool, axis: int, transpose: bool):
@@ -94,9 +91,6 @@ class InnerProduct(CaffeLayer):
         x = bottoms[0].flatten(self.axis)
         weight = self.weight.t() if self.transpose else self.weight
         bias = self.bias if "bias" in self.blob_names else None
-        if x.shape[:-1].numel() == 1:
-            rows = x.reshape(1, -1).expand(2, -1)
-            return [F.linear(rows, weight, bias)[:1].reshape(*x.shape[:-1], -1)]
         return [F.linear(x, weight, bias)]
 
 

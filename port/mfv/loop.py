@@ -11,8 +11,24 @@ used the global one: the random start ``normal(175, 8, (H, W, 3))`` is
 drawn first, always (a start image then replaces it), then two draws per
 iteration for the crop offsets whenever the image is larger than the net's
 input.  Runs share the target, the preset and the schedules, so their crops
-are stepped together as one batch through the net; the result of each run
-is what a run on its own would give, up to the order of floating-point sums.
+are stepped together as one batch through the net.
+
+What batching changes.  By construction, on any machine, a run gets the
+same random stream, crop offsets and schedules, the same crops and
+write-backs, and the same elementwise arithmetic of the step (mean |g|'s
+coefficient, the step, the clip, pre- and deprocessing) whether it runs
+alone or in a batch; on the CPU so does the denoiser, which runs each
+image's own iteration with scikit-image's operations in scikit-image's
+order and stops each image on its own.  Not by construction: the net's
+convolutions and inner products, the zoom's matrix products and the sum
+behind mean |g|, whose summation order a BLAS (or oneDNN, or cuDNN) picks
+by the batch size - on one AMD EPYC a row of CaffeNet's fc6 gives one
+result for 1 row, another for 2-3 and a third for 4 or more.  Those
+rounding-level differences are measured, not assumed: ``parity.batch``
+judges every step of a batched run against its images stepped alone and
+attributes what differs beyond rounding (max-pool near-ties, ReLU sign
+flips, the denoiser's stopping rule).  Whole runs part where such an event
+falls, as two legacy runs with 1 and 2 BLAS threads do.
 """
 
 from __future__ import annotations
@@ -95,7 +111,7 @@ class MFVRun:
 
 @dataclass(frozen=True)
 class StepContext:
-    """Where the loop is, for observers."""
+    """Where the loop is, for observers; ``runs`` are the indices of the runs still going, in batch order."""
 
     octave_index: int
     i: int
@@ -105,6 +121,7 @@ class StepContext:
     step_size: float
     denoise_weight: float
     target: Target
+    runs: tuple[int, ...]
 
 
 class LoopObserver(Protocol):
@@ -187,7 +204,7 @@ def run_mfv(
             offsets = [draw_offsets(rngs[n], shape, crop_shape, octave.window) for n in active]
             crops = torch.stack([images[n, :, ox : ox + h, oy : oy + w] for n, (ox, oy) in zip(active, offsets)])
             size, weight = step_size(octave, i, config.legacy), denoise_weight(octave, i, config.legacy)
-            context = StepContext(k, i, iteration, shape, offsets, size, weight, target)
+            context = StepContext(k, i, iteration, shape, offsets, size, weight, target, tuple(active))
             if observer is not None:
                 observer.before_step(context, crops)
             stepped, records, stages = mfv_step(

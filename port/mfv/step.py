@@ -16,8 +16,8 @@ unit u:
    ``float32(...) - mean`` back.
 
 mean|g| is summed in float64 and rounded to float32 (numpy summed float32
-pairwise): a float32 reduction's order changes with the batch size, which
-would make a crop's step depend, in its last bit, on the crops beside it.
+pairwise): the order of a reduction can change with the batch size, and in
+float64 that reaches the float32 result only at a rounding tie.
 
 Legacy mode divides by mean|g| whatever it is: a zero gradient (a
 saturated softmax) turns the crop into NaN, as in 2016.  Otherwise the
@@ -102,6 +102,34 @@ def mfv_step(
     """One step on every crop of the batch; returns the new crops, a record per crop and the stages."""
     scores, grad = activations_and_gradient(net, crops, target)
     grad = mask_margin(grad, margin)
+    ascent = gradient_ascent(crops, grad, step_sizes, legacy)
+    denoised = from_rgb64(ops.denoise(to_rgb64(ascent.clipped), weights))
+    best = scores.argmax(dim=1)
+    records = [
+        StepRecord(
+            int(best[n]),
+            float(scores[n, best[n]]),
+            float(scores[n, target.unit]),
+            float(ascent.mean_abs_grad[n]),
+            bool(ascent.guarded[n]),
+        )
+        for n in range(crops.shape[0])
+    ]
+    return denoised, records, StepStages(grad, ascent.stepped, ascent.clipped, denoised)
+
+
+@dataclass
+class Ascent:
+    """Steps 4-5 of a batch: the stepped and clipped crops, each crop's mean |g| and whether it was guarded."""
+
+    stepped: torch.Tensor
+    clipped: torch.Tensor
+    mean_abs_grad: torch.Tensor
+    guarded: torch.Tensor
+
+
+def gradient_ascent(crops: torch.Tensor, grad: torch.Tensor, step_sizes: Sequence[float], legacy: bool) -> Ascent:
+    """``crops + float32(step / float64(mean|g|)) g``, clipped to the pixel range (steps 4-5 above)."""
     mean_abs = grad.abs().double().mean(dim=(1, 2, 3)).float()
     steps = torch.tensor(step_sizes, dtype=torch.float64, device=crops.device)
     coeff = (steps / mean_abs.double()).float()
@@ -109,13 +137,4 @@ def mfv_step(
     coeff = torch.where(guarded, torch.zeros_like(coeff), coeff)
     stepped = crops + coeff.view(-1, 1, 1, 1) * grad
     mean = MEAN_BGR.to(crops.device)
-    clipped = torch.clamp(stepped, -mean, 255 - mean)
-    denoised = from_rgb64(ops.denoise(to_rgb64(clipped), weights))
-    best = scores.argmax(dim=1)
-    records = [
-        StepRecord(
-            int(best[n]), float(scores[n, best[n]]), float(scores[n, target.unit]), float(mean_abs[n]), bool(guarded[n])
-        )
-        for n in range(crops.shape[0])
-    ]
-    return denoised, records, StepStages(grad, stepped, clipped, denoised)
+    return Ascent(stepped, torch.clamp(stepped, -mean, 255 - mean), mean_abs, guarded)
