@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from port.caffe.errors import CaffeFormatError
+from port.caffe.limits import check_blob_size
 from port.ops import (
     PoolGeometry,
     ave_pool,
@@ -50,6 +51,7 @@ class CaffeLayer(nn.Module):
 def _blob_parameters(layer: CaffeLayer, shapes: Sequence[Shape]) -> None:
     names = ("weight", "bias")[: len(shapes)]
     for name, shape in zip(names, shapes):
+        check_blob_size(shape, f"its {name} blob")
         layer.register_parameter(name, nn.Parameter(torch.zeros(shape)))
     layer.blob_names = names
 
