@@ -18,7 +18,7 @@ from parity.report import page, table, write_report
 from parity.run_report import render as render_run
 from parity.runs import RunSetup, run_parity
 from parity.stacks import LegacyStack
-from port.atomic import atomic_directory
+from port.outputs import output_directory
 from port.caffe import Target, save_caffemodel
 from port.imaging import random_start
 from port.mfv.loop import MFVConfig
@@ -30,9 +30,9 @@ RUN_SEED = 1
 
 
 def run_demo(
-    out: Path, stack: LegacyStack, *, seed: int = 0, threads: int = 1, quick: bool = False
+    out: Path, stack: LegacyStack, *, seed: int = 0, threads: int = 1, quick: bool = False, force: bool = False
 ) -> tuple[bool, Path]:
-    """Write the demo's reports into ``out`` (atomically); return (all passed, index page)."""
+    """Write the demo's reports into ``out`` (atomically, under the output rule); return (all passed, index page)."""
     print(
         f"mfv demo: CaffeNet with GENERATED deterministic random weights (seed {seed}) - not pretrained, no "
         f"download; unit {UNIT}, MFV mean preset{' shortened to a tenth (--quick)' if quick else ''}, random start "
@@ -41,7 +41,7 @@ def run_demo(
     net = caffenet(seed=seed)
     config = MFVConfig(Target("fc8", UNIT), preset("mean", iterations_scale=0.1 if quick else None))
     rows = []
-    with tempfile.TemporaryDirectory(prefix="mfv-demo-") as tmp, atomic_directory(out) as partial:
+    with tempfile.TemporaryDirectory(prefix="mfv-demo-") as tmp, output_directory(out, force=force) as partial:
         weights = Path(tmp) / f"caffenet-random-seed{seed}.caffemodel"
         save_caffemodel(net, CAFFENET_PROTOTXT, weights)
         print("[1/3] layers: weights, every blob forward, every diff backward")

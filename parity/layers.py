@@ -30,6 +30,7 @@ from parity.pool_ties import PoolTie, find_ties, positive_windows
 from parity.stacks import LegacyStack
 from parity.tolerances import Tolerances
 from port.caffe import CaffeNetwork, Target, load_net, one_hot_diffs
+from port.caffe.targets import check_target
 from port.imaging import load_rgb, preprocess, random_start
 
 PASS, POOL_TIE, FAIL = "pass", "pool-tie", "fail"
@@ -197,6 +198,8 @@ def run_layers_parity(
     tol = tolerances or Tolerances.load()
     net = load_net(prototxt, weights)
     targets = list(targets) if targets else default_targets(net)
+    for target in targets:
+        check_target(net, target)
     x_np, input_note = make_input(net, image, seed)
     with tempfile.TemporaryDirectory(prefix="mfv-layers-") as tmp:
         input_path = Path(tmp) / "input.npy"

@@ -34,9 +34,12 @@ from legacy_caffe.ops_reference import run_cases
 from parity.compare import figures
 from parity.environment import port_manifest
 from parity.report import write_report
-from parity.stacks import LegacyStack, get_stack
+from parity.stack_args import add_stack_args, stack_from_args
+from parity.stacks import LegacyStack
 from parity.tolerances import Tolerances
 from port.ops import tv_bregman, zoom
+from port.outputs import add_force_arg, check_output
+from port.validation import positive_int, seed_number
 
 ZOOM_FACTORS = (1.2, 1.0)
 ZOOM_ORDERS = (1, 3)
@@ -312,9 +315,10 @@ def add_ops_parser(subparsers: argparse._SubParsersAction) -> None:
         "ops", help="level 3: port zoom / TV Bregman vs scipy and scikit-image, modern and legacy"
     )
     parser.add_argument("--out", type=Path, help="report directory (default reports/ops-<time>)")
-    parser.add_argument("--stack", default="chroot", help="legacy stack ('chroot' or 'local:/path/to/python')")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the test arrays")
-    parser.add_argument("--size", type=int, default=227, help="image side (default 227, MFV's crop)")
+    add_force_arg(parser)
+    add_stack_args(parser)
+    parser.add_argument("--seed", type=seed_number, default=0, help="seed of the test arrays")
+    parser.add_argument("--size", type=positive_int, default=227, help="image side (default 227, MFV's crop)")
     parser.add_argument(
         "--weights",
         type=float,
@@ -322,7 +326,6 @@ def add_ops_parser(subparsers: argparse._SubParsersAction) -> None:
         default=list(TV_WEIGHTS),
         help=f"TV Bregman weights (default {' '.join(map(str, TV_WEIGHTS))})",
     )
-    parser.add_argument("--threads", type=int, default=1, help="BLAS threads of the legacy stack")
     parser.add_argument("--tolerances", type=Path, help="tolerance table JSON (default: parity/tolerances.json)")
     parser.set_defaults(handler=ops_command)
 
@@ -331,17 +334,17 @@ def ops_command(args: argparse.Namespace) -> int:
     """Run level 3 and write its report; 0 if every case is within tolerance, else 1."""
     from parity.ops_report import render
 
+    out = check_output(args.out or Path("reports") / f"ops-{time.strftime('%Y%m%d-%H%M%S')}", force=args.force)
     tol = Tolerances.load(args.tolerances) if args.tolerances else Tolerances.load()
     report = run_ops_parity(
-        get_stack(args.stack),
+        stack_from_args(args),
         seed=args.seed,
         size=args.size,
         weights=tuple(args.weights),
         threads=args.threads,
         tolerances=tol,
     )
-    out = args.out or Path("reports") / f"ops-{time.strftime('%Y%m%d-%H%M%S')}"
-    path = write_report(out, report, render(report))
+    path = write_report(out, report, render(report), force=args.force)
     print(report["verdict"]["summary"])
     print(f"report: {path}")
     return 0 if report["verdict"]["pass"] else 1

@@ -53,9 +53,9 @@ _PASSED_ON = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROX
 Log = Callable[[str], Any]
 
 
-def environment(stack: LegacyStack) -> dict[str, Any]:
-    """Run the ``environment`` job on ``stack`` and return its manifest."""
-    return stack.run("environment").manifest
+def environment(stack: LegacyStack, threads: int = 1) -> dict[str, Any]:
+    """Run the ``environment`` job on ``stack`` with ``threads`` BLAS threads and return its manifest."""
+    return stack.run("environment", threads=threads).manifest
 
 
 def setup_chroot(root: Path | None = None, *, mirror: str | None = None, force: bool = False, log: Log = print) -> Path:

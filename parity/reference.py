@@ -41,7 +41,7 @@ def run_reference(
     *,
     name: str,
     threads: int = 1,
-    timeout: float = 3600.0,
+    timeout: float | None = None,
 ) -> tuple[MFVRun, bytes, dict]:
     """Run the reference loop; return the run, the reference's own JPEG bytes and its manifest."""
     inputs = {"prototxt": prototxt, "weights": weights}

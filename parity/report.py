@@ -1,7 +1,7 @@
 """Reports: ``report.json`` with every figure and a self-contained ``report.html``.
 
-Both are written into one directory that appears atomically
-(``port.atomic.atomic_directory``).  Plots are PNG, inlined as base64.
+Both are written into one directory that appears atomically, under the
+output rule (``port.outputs.output_directory``).  Plots are PNG, inlined as base64.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from port.atomic import atomic_directory  # noqa: E402
+from port.outputs import output_directory  # noqa: E402
 
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -74,14 +74,19 @@ def page(title: str, sections: list[str]) -> str:
 
 
 def write_report(
-    out_dir: str | Path, report: dict, html_text: str, arrays: dict[str, np.ndarray] | None = None
+    out_dir: str | Path,
+    report: dict,
+    html_text: str,
+    arrays: dict[str, np.ndarray] | None = None,
+    *,
+    force: bool = False,
 ) -> Path:
     """Write ``report.json``, ``report.html`` and ``<name>.npy`` per array into ``out_dir`` atomically.
 
-    Returns the HTML path.
+    ``force`` replaces what the output rule would refuse.  Returns the HTML path.
     """
     out_dir = Path(out_dir)
-    with atomic_directory(out_dir) as partial:
+    with output_directory(out_dir, force=force) as partial:
         (partial / "report.json").write_text(json.dumps(report, indent=1, allow_nan=True))
         (partial / "report.html").write_text(html_text)
         for name, array in (arrays or {}).items():

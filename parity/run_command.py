@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 import tempfile
 import time
 from pathlib import Path
@@ -11,10 +10,12 @@ from pathlib import Path
 from parity.report import write_report
 from parity.run_report import render
 from parity.runs import RunSetup, run_parity
-from parity.stacks import get_stack
+from parity.stack_args import add_stack_args, stack_from_args
 from parity.tolerances import Tolerances
+from port.confine import name_of_layer
 from port.imaging import load_rgb, random_start
-from port.mfv.command import add_model_args, config_from_args, net_from_args, ops_from_args, weights_file
+from port.mfv.command import add_model_args, checked_config, net_from_args, ops_from_args, weights_file
+from port.outputs import add_force_arg, check_output
 
 
 def add_run_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,20 +28,22 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
         action="store_false",
         help="free mode: skip the legacy run with the other BLAS thread count (the noise floor)",
     )
-    parser.add_argument("--stack", default="chroot", help="legacy stack ('chroot' or 'local:/path/to/python')")
-    parser.add_argument("--threads", type=int, default=1, choices=(1, 2), help="BLAS threads of the legacy reference")
+    add_stack_args(parser, threads=(1, 2))
     parser.add_argument("--tolerances", type=Path, help="tolerance table JSON (default: parity/tolerances.json)")
     parser.add_argument("--out", type=Path, help="report directory (default reports/run-<mode>-<time>)")
+    add_force_arg(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(handler=run_command)
 
 
 def run_command(args: argparse.Namespace) -> int:
+    out = check_output(
+        args.out or Path("reports") / f"run-{args.mode}-{time.strftime('%Y%m%d-%H%M%S')}", force=args.force
+    )
     net, prototxt = net_from_args(args)
-    config = config_from_args(args)
+    config = checked_config(net, args)
     tol = Tolerances.load(args.tolerances) if args.tolerances else Tolerances.load()
     start = None if args.start is None else load_rgb(args.start)
-    out = args.out or Path("reports") / f"run-{args.mode}-{time.strftime('%Y%m%d-%H%M%S')}"
     with tempfile.TemporaryDirectory(prefix="mfv-parity-run-") as tmp:
         setup = RunSetup(
             net,
@@ -50,11 +53,11 @@ def run_command(args: argparse.Namespace) -> int:
             args.seed,
             args.start,
             start,
-            re.sub(r"\W", "_", config.target.layer),
+            name_of_layer(config.target.layer),
         )
         report, images = run_parity(
             setup,
-            get_stack(args.stack),
+            stack_from_args(args),
             mode=args.mode,
             threads=args.threads,
             floor=args.floor,
@@ -64,7 +67,11 @@ def run_command(args: argparse.Namespace) -> int:
         )
     shown = {"start": start if start is not None else random_start(args.seed, start_shape(net)), **images}
     path = write_report(
-        out, report, render(report, shown), {k.replace(" ", "_").replace(",", ""): v for k, v in images.items()}
+        out,
+        report,
+        render(report, shown),
+        {k.replace(" ", "_").replace(",", ""): v for k, v in images.items()},
+        force=args.force,
     )
     print(report["verdict"]["summary"])
     print(f"report: {path}")

@@ -9,6 +9,11 @@ removes the folder.  Nothing but files crosses between the two interpreters.
 * :class:`ChrootStack`: ``/usr/bin/python3`` of a Debian root (see
   :mod:`parity.provision`), run with ``chroot``; needs root.
 * :class:`LocalStack`: any interpreter the user names.
+
+Every job has a timeout: the stack's (``DEFAULT_TIMEOUT`` unless given;
+``--timeout`` on the command line), or the one a call names.  Past it, and
+on any exception in the caller (SIGINT, and SIGTERM as ``mfv`` turns it into
+one), the job's whole process group is killed and its folder removed.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ SETUP_HINT = (
 CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 OUTPUT_TAIL_LINES = 40
 NEEDS_ROOT = "needs root for chroot; users without root use docker/legacy-bullseye"
+DEFAULT_TIMEOUT = 900.0
 
 _PACKAGE_DIR = Path(legacy_caffe.__file__).parent
 _INPUT_NAME = re.compile(r"[A-Za-z0-9_.-]+")
@@ -181,9 +187,12 @@ class LegacyStack(ABC):
 
     name: str
 
-    def __init__(self, extra_env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, extra_env: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
+        if not timeout > 0:
+            raise ValueError(f"a legacy job's timeout must be a positive number of seconds, not {timeout}")
         self._extra_env = dict(extra_env or {})
         self._checked = False
+        self.timeout = timeout
 
     def run(
         self,
@@ -192,7 +201,7 @@ class LegacyStack(ABC):
         inputs: Mapping[str, Path] | None = None,
         *,
         threads: int = 1,
-        timeout: float = 900.0,
+        timeout: float | None = None,
         out_dir: Path | None = None,
     ) -> JobResult:
         """Run legacy job ``kind`` with ``params`` on ``inputs`` (name -> host path).
@@ -200,10 +209,10 @@ class LegacyStack(ABC):
         ``threads`` pins OpenBLAS/OpenMP/MKL threads (a reference that is not
         pinned is not a reference).  Raises :class:`LegacyStackError` if the
         stack is unusable, :class:`LegacyJobError` if the job fails and
-        :class:`LegacyTimeoutError` past ``timeout`` seconds.
+        :class:`LegacyTimeoutError` past ``timeout`` seconds (default: the stack's).
         """
         with self._job_dir(kind, params, inputs, threads) as job_dir:
-            output = self._execute(kind, job_dir, threads, timeout)
+            output = self._execute(kind, job_dir, threads, self.timeout if timeout is None else timeout)
             return _collect(job_dir / _OUT, output, out_dir)
 
     @contextlib.contextmanager
@@ -214,12 +223,12 @@ class LegacyStack(ABC):
         inputs: Mapping[str, Path] | None = None,
         *,
         threads: int = 1,
-        timeout: float = 300.0,
+        timeout: float | None = None,
     ) -> Iterator[LegacyWorker]:
         """Start a long-lived job ``kind`` that answers frames (:mod:`legacy_caffe.frames`).
 
         The job is staged as for :meth:`run`; requests go to its stdin and
-        answers come from its stdout.  ``timeout`` bounds each answer.  On
+        answers come from its stdout.  ``timeout`` (default: the stack's) bounds each answer.  On
         leaving the block the worker is asked to close, and killed if it
         does not.
         """
@@ -234,7 +243,12 @@ class LegacyStack(ABC):
                 stderr=errors,
                 start_new_session=True,
             )
-            worker = LegacyWorker(f"legacy worker {kind!r} on {self.name}", process, errors.fileno(), timeout)
+            worker = LegacyWorker(
+                f"legacy worker {kind!r} on {self.name}",
+                process,
+                errors.fileno(),
+                self.timeout if timeout is None else timeout,
+            )
             try:
                 yield worker
                 worker.close()
@@ -416,8 +430,8 @@ class ChrootStack(LegacyStack):
     ``env`` adds variables (e.g. ``OPENBLAS_CORETYPE``) to the clean environment.
     """
 
-    def __init__(self, root: Path, env: Mapping[str, str] | None = None) -> None:
-        super().__init__(env)
+    def __init__(self, root: Path, env: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
+        super().__init__(env, timeout)
         self.root = Path(root).absolute()
         self._chroot: str | None = None
         self.name = f"chroot:{self.root}"
@@ -448,8 +462,8 @@ class LocalStack(LegacyStack):
     ``LD_LIBRARY_PATH`` of a Caffe build); the host's own are not passed on.
     """
 
-    def __init__(self, python: str, env: Mapping[str, str] | None = None) -> None:
-        super().__init__(env)
+    def __init__(self, python: str, env: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
+        super().__init__(env, timeout)
         self.python = python
         self._executable: str | None = None
         self.name = f"local:{python}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,24 +33,38 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 
 @contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back for the block (in the main thread); they are delivered after it."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextlib.contextmanager
 def atomic_directory(path: str | Path) -> Iterator[Path]:
     """Yield a fresh sibling directory to fill; on success it replaces ``path`` whole.
 
-    On an exception the partial directory is removed and ``path`` is left as
-    it was.
+    On an exception (a signal turned into one included) the partial directory
+    is removed and ``path`` is left as it was.  The swap itself runs with
+    SIGINT and SIGTERM held back, so a signal cannot fall between moving the
+    old ``path`` aside and moving the new one in.
     """
-    path = Path(path)
+    path = Path(os.path.abspath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
     try:
         yield partial
-        if path.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-            os.replace(path, retired / path.name)
-            os.replace(partial, path)
-            shutil.rmtree(retired)
-        else:
-            os.replace(partial, path)
+        with signals_deferred():
+            if path.exists() or path.is_symlink():
+                retired = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+                os.replace(path, retired / path.name)
+                os.replace(partial, path)
+                shutil.rmtree(retired)
+            else:
+                os.replace(partial, path)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise

@@ -2,6 +2,12 @@
 
 Caffe nets of the MFV paper take BGR images on a 0..255 scale minus a
 per-channel mean, channels first, with no division by a standard deviation.
+
+Every image mfv reads (``--start``, ``--image``, a facets folder's images)
+becomes 8-bit RGB by one rule, :func:`to_rgb8`: PIL's conversion, except
+that 16-bit greyscale (PIL modes ``I;16*`` and ``I``, as 16-bit PNGs open)
+is scaled by 1/257 to 0..255 and rounded, rather than clipped at 255 as
+PIL's own conversion does (which turns almost every pixel white).
 """
 
 from __future__ import annotations
@@ -12,17 +18,26 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 CAFFE_MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
+SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
+
+
+def to_rgb8(img: Image.Image) -> Image.Image:
+    """``img`` as 8-bit RGB by the module's rule (16-bit greyscale scaled by 1/257, not clipped)."""
+    if img.mode in SIXTEEN_BIT_MODES:
+        grey = np.rint(np.clip(np.asarray(img, dtype=np.float64), 0, 65535) / 257.0).astype(np.uint8)
+        return Image.fromarray(grey).convert("RGB")
+    return img.convert("RGB")
 
 
 def load_rgb(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
-    """An image file as float32 RGB ``(H, W, 3)`` on 0..255 (PIL converts any mode to RGB).
+    """An image file as float32 RGB ``(H, W, 3)`` on 0..255 (any mode, by :func:`to_rgb8`).
 
     With ``size=(height, width)`` the image is resized with PIL's bilinear
     filter when it does not already have that size.
     """
     try:
         with Image.open(path) as img:
-            rgb = img.convert("RGB")
+            rgb = to_rgb8(img)
     except FileNotFoundError:
         raise FileNotFoundError(f"image not found: {path}") from None
     except (UnidentifiedImageError, OSError) as exc:

@@ -64,7 +64,7 @@ def test_quick_demo_says_its_weights_are_generated_and_writes_three_reports(tmp_
     assert "GENERATED deterministic random weights" in printed
     assert f"report: {tmp_path / 'demo' / 'index.html'}" in printed
     demo = tmp_path / "demo"
-    assert sorted(p.name for p in demo.iterdir()) == ["free", "index.html", "layers", "lockstep"]
+    assert sorted(p.name for p in demo.iterdir()) == ["free", "index.html", "layers", "lockstep", "mfv-output.json"]
     verdicts = [
         json.loads((demo / part / "report.json").read_text())["verdict"] for part in ("layers", "lockstep", "free")
     ]

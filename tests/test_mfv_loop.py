@@ -102,6 +102,7 @@ def test_outputs_follow_the_legacy_conventions(net, tmp_path):
         "fc8_0945.jpg",
         "final.npy",
         "final.png",
+        "mfv-output.json",
         "run.json",
         "trace.csv",
     ]

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from port.caffe.errors import CaffeFormatError
+from port.caffe.limits import check_blob_size
 from port.ops import (
     PoolGeometry,
     ave_pool,
@@ -35,6 +36,7 @@ Shape = tuple[int, ...]
 POOL_MAX, POOL_AVE = 0, 1
 LRN_ACROSS_CHANNELS, LRN_WITHIN_CHANNEL = 0, 1
 ELTWISE_PROD, ELTWISE_SUM, ELTWISE_MAX = 0, 1, 2
+POSITIVE_SPATIAL_FIELDS = ("kernel", "kernel_size", "stride", "dilation")
 
 
 class CaffeLayer(nn.Module):
@@ -50,6 +52,7 @@ class CaffeLayer(nn.Module):
 def _blob_parameters(layer: CaffeLayer, shapes: Sequence[Shape]) -> None:
     names = ("weight", "bias")[: len(shapes)]
     for name, shape in zip(names, shapes):
+        check_blob_size(shape, f"its {name} blob")
         layer.register_parameter(name, nn.Parameter(torch.zeros(shape)))
     layer.blob_names = names
 
@@ -249,7 +252,17 @@ class _Context:
 
 
 def _hw(ctx: _Context, field: str, repeated: Sequence[int], h: int, w: int, default: int | None) -> tuple[int, int]:
-    """Caffe's spatial parameter rule: ``<field>_h``/``<field>_w`` or 1-2 values of ``<field>``."""
+    """Caffe's spatial parameter rule: ``<field>_h``/``<field>_w`` or 1-2 values of ``<field>``.
+
+    As in Caffe, a kernel, stride or dilation must be positive.
+    """
+    pair = _hw_pair(ctx, field, repeated, h, w, default)
+    if field in POSITIVE_SPATIAL_FIELDS and min(pair) < 1:
+        raise ctx.error(f"{field} {pair} must be positive")
+    return pair
+
+
+def _hw_pair(ctx: _Context, field: str, repeated: Sequence[int], h: int, w: int, default: int | None) -> tuple[int, int]:
     if h or w:
         if len(repeated):
             raise ctx.error(f"set either {field} or {field}_h/{field}_w, not both")

@@ -28,6 +28,7 @@ from torch import nn
 
 from port.caffe.errors import CaffeFormatError
 from port.caffe.layers import CaffeLayer, Pooling, Shape, build_layer
+from port.caffe.limits import BlobSizeError, check_blob_size
 from port.caffe.reader import net_inputs
 
 TEST_PHASE = 1
@@ -89,7 +90,12 @@ class CaffeNetwork(nn.Module):
         super().__init__()
         self.source = source
         self.net_name = net_param.name
-        self.inputs: OrderedDict[str, Shape] = OrderedDict(net_inputs(net_param))
+        try:
+            self.inputs: OrderedDict[str, Shape] = OrderedDict(net_inputs(net_param))
+            for name, shape in self.inputs.items():
+                check_blob_size(shape, f"input blob {name!r}")
+        except CaffeFormatError as exc:
+            raise CaffeFormatError(exc.reason, path=source, layer=exc.layer, field=exc.field) from None
         self.blob_shapes: OrderedDict[str, Shape] = OrderedDict(self.inputs)
         self.producer: dict[str, str] = {name: name for name in self.inputs}
         self.layers = nn.ModuleDict()
@@ -110,7 +116,12 @@ class CaffeNetwork(nn.Module):
             raise CaffeFormatError(
                 f"{self.source}: layer '{lp.name}' reads blob(s) {missing}, which no earlier layer produces"
             )
-        module, top_shapes = build_layer(lp, [self.blob_shapes[b] for b in lp.bottom], self.source)
+        try:
+            module, top_shapes = build_layer(lp, [self.blob_shapes[b] for b in lp.bottom], self.source)
+            for top, shape in zip(lp.top, top_shapes):
+                check_blob_size(shape, f"top blob {top!r}")
+        except BlobSizeError as exc:
+            raise CaffeFormatError(exc.reason, path=self.source, layer=lp.name) from None
         for top, shape in zip(lp.top, top_shapes):
             if top not in self.blob_shapes:
                 self.producer[top] = lp.name

@@ -81,6 +81,7 @@ def make_facets(
     out_dir: str | Path,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: bool = True,
+    force: bool = False,
 ) -> FacetsResult:
     """Facets of the images in ``image_dir`` as ``net`` sees them at blob ``layer``, written to ``out_dir``.
 
@@ -91,14 +92,17 @@ def make_facets(
     JSON, scatter plot and contact sheets (``port.facets.outputs``).
     Unreadable files are skipped and listed in the manifest.  Bad arguments
     (``k`` or ``m`` below 1, too few images, an unknown blob, a missing or
-    empty folder) raise ``ValueError`` or ``FileNotFoundError`` naming them,
-    before any output is written; ``out_dir`` appears whole or not at all.
+    empty folder, an ``out_dir`` the output rule of ``port.outputs`` refuses
+    without ``force``) raise ``ValueError`` or ``FileNotFoundError`` naming
+    them, before any work is done; ``out_dir`` appears whole or not at all.
     """
     from port.facets.cluster import check_counts, check_facet_args, cluster_codes
     from port.facets.codes import check_blob, compute_codes
     from port.facets.images import list_images
     from port.facets.outputs import MANIFEST, write_facets_dir
+    from port.outputs import check_output
 
+    check_output(out_dir, force=force)
     check_facet_args(k, m)
     paths = list_images(image_dir)
     check_counts(len(paths), k, m)
@@ -111,7 +115,7 @@ def make_facets(
         raise ValueError(f"{exc}; {len(codes.skipped)} of {len(paths)} files are unreadable: {unreadable}") from None
     clustering = cluster_codes(codes.values, k, m, seed)
     manifest = write_facets_dir(
-        out_dir, codes, clustering, describe_run(net, image_dir, layer, k, m, seed, batch_size), progress
+        out_dir, codes, clustering, describe_run(net, image_dir, layer, k, m, seed, batch_size), progress, force
     )
     out_dir = Path(out_dir)
     return FacetsResult(
@@ -127,6 +131,9 @@ def make_facets(
 
 def add_facets_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``facets`` subcommand to an ``mfv`` subparsers object and return its parser."""
+    from port.outputs import add_force_arg
+    from port.validation import positive_int, seed_number
+
     parser = subparsers.add_parser(
         "facets",
         help="facets of a class: codes, PCA, t-SNE, k-means, mean images (start images for visualize)",
@@ -145,16 +152,22 @@ def add_facets_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
     )
     parser.add_argument("--images", type=Path, required=True, help="folder of JPEG/PNG images of one class")
     parser.add_argument("--layer", default="fc7", help="blob whose values are the codes (default fc7)")
-    parser.add_argument("--k", type=int, default=10, help="number of facets (k-means clusters; default 10)")
-    parser.add_argument("--m", type=int, default=15, help="images averaged per facet (default 15)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of t-SNE and k-means (default 0)")
+    parser.add_argument("--k", type=positive_int, default=10, help="number of facets (k-means clusters; default 10)")
+    parser.add_argument("--m", type=positive_int, default=15, help="images averaged per facet (default 15)")
+    parser.add_argument("--seed", type=seed_number, default=0, help="seed of t-SNE and k-means (default 0)")
     parser.add_argument(
         "--batch-size",
-        type=int,
+        type=positive_int,
         default=DEFAULT_BATCH_SIZE,
         help=f"images per forward pass (default {DEFAULT_BATCH_SIZE})",
     )
-    parser.add_argument("--out", type=Path, required=True, help="facets directory to write (replaced whole)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="facets directory to write: absent, empty or an earlier mfv output (replaced whole)",
+    )
+    add_force_arg(parser)
     return parser
 
 
@@ -170,21 +183,20 @@ def _load(args: argparse.Namespace) -> CaffeNetwork:
 
 
 def facets_command(args: argparse.Namespace) -> int:
-    """Run ``mfv facets``; exit status 0 on success, 2 on bad input (reported on stderr)."""
-    from port.caffe import CaffeFormatError
+    """Run ``mfv facets``; exit status 0.  Bad input raises, for ``mfv``'s handler (``port.exits``) to report."""
+    from port.outputs import check_output
 
-    try:
-        net = _load(args)
-        if args.weights is None:
-            print(
-                f"mfv facets: WARNING: no --weights given: {net.weights_description}. "
-                "The facets describe an untrained network, not the paper's.",
-                file=sys.stderr,
-            )
-        result = make_facets(net, args.images, args.layer, args.k, args.m, args.seed, args.out, args.batch_size)
-    except (CaffeFormatError, FileNotFoundError, ValueError) as exc:
-        print(f"mfv facets: error: {exc}", file=sys.stderr)
-        return 2
+    check_output(args.out, force=args.force)
+    net = _load(args)
+    if args.weights is None:
+        print(
+            f"mfv facets: WARNING: no --weights given: {net.weights_description}. "
+            "The facets describe an untrained network, not the paper's.",
+            file=sys.stderr,
+        )
+    result = make_facets(
+        net, args.images, args.layer, args.k, args.m, args.seed, args.out, args.batch_size, force=args.force
+    )
     for skipped in result.skipped:
         print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
     sizes = ", ".join(str(n) for n in result.cluster_sizes)

@@ -10,9 +10,9 @@ pictures exactly as the network saw them, distortion included.
 Mode rules: greyscale is repeated into three channels, palette images are
 expanded, CMYK and YCbCr go through PIL's conversion, and an alpha channel is
 dropped (``caffe.io.load_image`` kept the first three channels too).  16-bit
-greyscale (PIL modes ``I;16*`` and ``I``, as 16-bit PNGs open) is scaled by
-1/257 to 8 bits rather than clipped.  EXIF orientation is not applied: pixels
-are taken as stored, as the original pipeline took them.
+greyscale is scaled by 1/257 to 8 bits rather than clipped, as everywhere in
+mfv (``port.imaging.to_rgb8``).  EXIF orientation is not applied: pixels are
+taken as stored, as the original pipeline took them.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from port.imaging import to_rgb8
+
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
-SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, Image.DecompressionBombError)
 
 
@@ -67,13 +68,6 @@ def list_images(image_dir: str | Path) -> list[Path]:
     return paths
 
 
-def _to_rgb(img: Image.Image) -> Image.Image:
-    if img.mode in SIXTEEN_BIT_MODES:
-        grey = np.rint(np.clip(np.asarray(img, dtype=np.float64), 0, 65535) / 257.0).astype(np.uint8)
-        return Image.fromarray(grey).convert("RGB")
-    return img.convert("RGB")
-
-
 def read_rgb(path: str | Path, size: tuple[int, int]) -> np.ndarray:
     """The file at ``path`` as uint8 RGB ``(height, width, 3)`` resized to ``size = (height, width)``.
 
@@ -83,7 +77,7 @@ def read_rgb(path: str | Path, size: tuple[int, int]) -> np.ndarray:
     height, width = size
     try:
         with Image.open(path) as img:
-            rgb = _to_rgb(img)
+            rgb = to_rgb8(img)
     except DECODE_ERRORS as exc:
         raise UnreadableImageError(f"{path}: not a readable JPEG or PNG ({type(exc).__name__}: {exc})") from None
     if rgb.size != (width, height):

@@ -1,6 +1,6 @@
 """The facets directory: mean images, JSON, t-SNE scatter, contact sheets, an HTML index.
 
-Layout (one directory, written atomically with ``port.atomic.atomic_directory``):
+Layout (one directory, written atomically under the output rule, ``port.outputs.output_directory``):
 
 * ``mean_<j>.jpg``: facet j's start image for ``mfv visualize --start``, 8-bit
   RGB at the net's input size, JPEG quality 75 with 4:2:0 chroma subsampling
@@ -43,10 +43,10 @@ from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
 from parity.report import page, table
-from port.atomic import atomic_directory
 from port.facets.cluster import Clustering
 from port.facets.codes import Codes
 from port.facets.images import read_rgb
+from port.outputs import output_directory
 
 JPEG_QUALITY = 75
 JPEG_SUBSAMPLING = 2  # 4:2:0
@@ -256,9 +256,16 @@ def _index_html(manifest: dict[str, Any], run: RunInfo) -> str:
 
 
 def write_facets_dir(
-    out_dir: str | Path, codes: Codes, clustering: Clustering, run: RunInfo, progress: bool = True
+    out_dir: str | Path,
+    codes: Codes,
+    clustering: Clustering,
+    run: RunInfo,
+    progress: bool = True,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Write the whole facets directory atomically and return its manifest.
+
+    ``force`` replaces what the output rule (``port.outputs``) would refuse.
 
     The m images of each facet are read again from disk (``read_rgb``, at
     ``run.input_size``), so the codes pass never holds them all.
@@ -275,7 +282,7 @@ def write_facets_dir(
         "scatter": "tsne.png",
         "skipped": [{"file": s.path.name, "reason": s.reason} for s in codes.skipped],
     }
-    with atomic_directory(out_dir) as partial:
+    with output_directory(out_dir, force=force) as partial:
         means = []
         for j, nearest in enumerate(tqdm(clustering.nearest, desc="facets", unit="facet", disable=not progress)):
             files = facet_files(j)

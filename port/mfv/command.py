@@ -10,16 +10,21 @@ from pathlib import Path
 
 import torch
 
-from port.atomic import atomic_directory
+from parity.stack_args import add_stack_args
 from port.caffe import CaffeNetwork, Target, load_net, save_caffemodel
+from port.caffe.targets import check_target
+from port.confine import inside, name_of_layer, plain_name
 from port.imaging import load_rgb
 from port.mfv.backends import DEFAULT_OPS, OPS, LoopOps
 from port.mfv.loop import MFVConfig, run_mfv
 from port.mfv.outputs import write_run
 from port.mfv.presets import preset
 from port.models import CAFFENET_PROTOTXT, caffenet
+from port.outputs import add_force_arg, check_output, output_directory
+from port.validation import fraction, non_negative_int, seed_number
 
 RANDOM_WEIGHTS_SEED = 0
+TARGET_FLAGS = {"layer": "--layer", "unit": "--unit", "position": "--xy"}
 
 
 def add_model_args(parser: argparse.ArgumentParser) -> None:
@@ -29,16 +34,18 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--weights", type=Path, help="a .caffemodel (default: deterministic random CaffeNet weights - NOT pretrained)"
     )
-    parser.add_argument("--unit", type=int, required=True, help="unit of the target layer, e.g. 945 (bell pepper)")
+    parser.add_argument(
+        "--unit", type=non_negative_int, required=True, help="unit of the target layer, e.g. 945 (bell pepper)"
+    )
     parser.add_argument("--layer", default="fc8", help="target layer for octaves that name none (default fc8)")
-    parser.add_argument("--xy", type=int, help="spatial position (row = column = xy) of a conv target")
+    parser.add_argument("--xy", type=non_negative_int, help="spatial position (row = column = xy) of a conv target")
     parser.add_argument("--start", type=Path, help="start image (e.g. a facet's mean image); default random")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_number, default=0)
     parser.add_argument("--preset", default="mean", choices=("mean", "center"))
     parser.add_argument(
         "--iterations-scale",
-        type=float,
-        help="shorten every octave by this factor (quick runs; not the paper's schedule)",
+        type=fraction,
+        help="shorten every octave by this factor in (0, 1] (quick runs; not the paper's schedule)",
     )
     parser.add_argument(
         "--ops",
@@ -64,10 +71,19 @@ def add_visualize_parser(sub: argparse._SubParsersAction) -> None:
         help="a facets directory (mfv facets): run every facet's mean image "
         "as a start, in one batch; writes DIR/facet_<j>/",
     )
-    parser.add_argument("--name", help="name part of the legacy JPEG, <name>_<unit:04d>.jpg (default: the layer)")
-    parser.add_argument("--out", type=Path, required=True, help="output directory (replaced atomically)")
     parser.add_argument(
-        "--stack",
+        "--name", help="name part of the legacy JPEG, <name>_<unit:04d>.jpg (a plain file name; default: the layer)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="output directory: absent, empty or an earlier mfv output (replaced atomically)",
+    )
+    add_force_arg(parser)
+    add_stack_args(
+        parser,
+        default=None,
         help="run the pycaffe reference on this legacy stack instead of the port ('chroot' or 'local:/path/to/python')",
     )
     parser.add_argument(
@@ -75,7 +91,6 @@ def add_visualize_parser(sub: argparse._SubParsersAction) -> None:
         default="auto",
         help="where the port runs: cpu, cuda, cuda:N, or auto (default: cuda when present, else cpu)",
     )
-    parser.add_argument("--threads", type=int, default=1, help="BLAS threads of the legacy stack")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(handler=visualize_command)
 
@@ -97,13 +112,17 @@ def device_from_args(args: argparse.Namespace) -> torch.device:
     return device
 
 
-def config_from_args(args: argparse.Namespace) -> MFVConfig:
+def checked_config(net: CaffeNetwork, args: argparse.Namespace) -> MFVConfig:
+    """The run's configuration, its target checked against ``net`` for every octave's layer."""
     y = x = args.xy
-    return MFVConfig(
+    config = MFVConfig(
         Target(args.layer, args.unit, y, x),
         preset(args.preset, iterations_scale=args.iterations_scale),
         legacy=args.legacy,
     )
+    for layer in dict.fromkeys(octave.layer or args.layer for octave in config.octaves):
+        check_target(net, Target(layer, args.unit, y, x), TARGET_FLAGS)
+    return config
 
 
 def net_from_args(args: argparse.Namespace) -> tuple[CaffeNetwork, Path]:
@@ -138,7 +157,9 @@ def facet_starts(facets_dir: Path) -> list[Path]:
         )
     try:
         entries = json.loads(manifest.read_text())["facets"]
-        return [facets_dir / entry["mean_png"] for entry in entries]
+        return [
+            inside(facets_dir, entry["mean_png"], f"{manifest}: facet {j}'s mean_png") for j, entry in enumerate(entries)
+        ]
     except (KeyError, TypeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{manifest}: not a facets manifest ({exc})") from None
 
@@ -146,9 +167,10 @@ def facet_starts(facets_dir: Path) -> list[Path]:
 def visualize_command(args: argparse.Namespace) -> int:
     if args.facets is not None and args.start is not None:
         raise ValueError("give --start or --facets, not both")
-    config = config_from_args(args)
+    check_output(args.out, force=args.force)
+    name = plain_name(args.name, "--name") if args.name is not None else name_of_layer(args.layer)
     net, prototxt = net_from_args(args)
-    name = args.name or args.layer
+    config = checked_config(net, args)
     start_paths = facet_starts(args.facets) if args.facets is not None else [args.start]
     starts = [None if path is None else load_rgb(path) for path in start_paths]
     info = {
@@ -165,9 +187,9 @@ def visualize_command(args: argparse.Namespace) -> int:
         jpegs, info["engine"] = [None] * len(runs), f"port (PyTorch on {device}, {ops.name} ops)"
     else:
         from parity.reference import run_reference
-        from parity.stacks import get_stack
+        from parity.stack_args import stack_from_args
 
-        stack = get_stack(args.stack)
+        stack = stack_from_args(args)
         with tempfile.TemporaryDirectory(prefix="mfv-visualize-") as tmp:
             weights = weights_file(net, prototxt, args, Path(tmp))
             done = [
@@ -186,9 +208,10 @@ def visualize_command(args: argparse.Namespace) -> int:
             unit=args.unit,
             info=dict(info, start=str(args.start or "random")),
             jpeg=jpegs[0],
+            force=args.force,
         )
     else:
-        with atomic_directory(args.out) as partial:
+        with output_directory(args.out, force=args.force) as partial:
             for j, (run, jpeg, path) in enumerate(zip(runs, jpegs, start_paths)):
                 write_run(
                     partial / f"facet_{j}", run, name=name, unit=args.unit, info=dict(info, start=str(path)), jpeg=jpeg

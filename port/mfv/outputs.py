@@ -25,7 +25,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from port.atomic import atomic_directory  # noqa: E402
+from port.outputs import output_directory  # noqa: E402
+from port.confine import plain_name  # noqa: E402
 from port.mfv.loop import MFVRun, TraceRow  # noqa: E402
 
 TRACE_FIELDS = [f.name for f in fields(TraceRow) if f.name != "guarded"]
@@ -85,21 +86,33 @@ def activation_plot(path: Path, trace: list[TraceRow], title: str) -> None:
     plt.close(fig)
 
 
-def write_run(out_dir: str | Path, run: MFVRun, *, name: str, unit: int, info: dict, jpeg: bytes | None = None) -> Path:
-    """Write one run's files into ``out_dir`` (replaced whole, atomically); return the directory.
+def write_run(
+    out_dir: str | Path,
+    run: MFVRun,
+    *,
+    name: str,
+    unit: int,
+    info: dict,
+    jpeg: bytes | None = None,
+    force: bool = False,
+) -> Path:
+    """Write one run's files into ``out_dir`` (replaced whole, atomically, under the output rule); return it.
 
     ``jpeg`` is the legacy JPEG's content when another program (the pycaffe
     reference) already encoded it; by default PIL encodes the pixels here.
+    ``name`` must be a plain file name; ``force`` replaces what the output
+    rule would refuse.
     """
     out_dir = Path(out_dir)
     pixels = legacy_uint8(run.image)
-    with atomic_directory(out_dir) as tmp:
+    jpeg_name = legacy_jpeg_name(plain_name(name, "name"), unit)
+    with output_directory(out_dir, force=force) as tmp:
         np.save(tmp / "final.npy", run.image.astype(np.float32))
         Image.fromarray(pixels).save(tmp / "final.png")
         if jpeg is None:
-            Image.fromarray(pixels).save(tmp / legacy_jpeg_name(name, unit))
+            Image.fromarray(pixels).save(tmp / jpeg_name)
         else:
-            (tmp / legacy_jpeg_name(name, unit)).write_bytes(jpeg)
+            (tmp / jpeg_name).write_bytes(jpeg)
         write_trace(tmp / "trace.csv", run.trace)
         activation_plot(tmp / "activation.png", run.trace, f"{name}: unit {unit}, seed {run.seed}")
         record = dict(
