@@ -18,12 +18,12 @@ from parity.report import page, table, write_report
 from parity.run_report import render as render_run
 from parity.runs import RunSetup, run_parity
 from parity.stacks import LegacyStack
-from port.outputs import output_directory
 from port.caffe import Target, save_caffemodel
 from port.imaging import random_start
 from port.mfv.loop import MFVConfig
 from port.mfv.presets import preset
 from port.models import CAFFENET_PROTOTXT, caffenet
+from port.outputs import output_directory
 
 UNIT = 945
 RUN_SEED = 1

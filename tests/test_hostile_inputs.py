@@ -264,8 +264,11 @@ NUMERIC_FIELD = re.compile(r"\b(dim|num_output|kernel_size|stride|pad|group|dila
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(changes=st.dictionaries(st.integers(0, len(NUMERIC_FIELD.findall(MINI.read_text())) - 1), HOSTILE_NUMBERS,
-                               min_size=1, max_size=3))
+@given(
+    changes=st.dictionaries(
+        st.integers(0, len(NUMERIC_FIELD.findall(MINI.read_text())) - 1), HOSTILE_NUMBERS, min_size=1, max_size=3
+    )
+)
 def test_any_numbers_in_a_prototxt_give_weights_or_a_clear_error(changes, tmp_path, capsys):
     positions = iter(range(len(NUMERIC_FIELD.findall(MINI.read_text()))))
     proto = tmp_path / "hostile.prototxt"

@@ -262,7 +262,9 @@ def _hw(ctx: _Context, field: str, repeated: Sequence[int], h: int, w: int, defa
     return pair
 
 
-def _hw_pair(ctx: _Context, field: str, repeated: Sequence[int], h: int, w: int, default: int | None) -> tuple[int, int]:
+def _hw_pair(
+    ctx: _Context, field: str, repeated: Sequence[int], h: int, w: int, default: int | None
+) -> tuple[int, int]:
     if h or w:
         if len(repeated):
             raise ctx.error(f"set either {field} or {field}_h/{field}_w, not both")

@@ -19,7 +19,9 @@ def check_target(net: CaffeNetwork, target: Target, flags: Mapping[str, str] = T
     """
     names = [step.name for step in net.steps]
     if target.layer not in names:
-        raise ValueError(f"{flags['layer']} {target.layer!r}: no such layer in {net.source}; layers: {', '.join(names)}")
+        raise ValueError(
+            f"{flags['layer']} {target.layer!r}: no such layer in {net.source}; layers: {', '.join(names)}"
+        )
     shape = net.blob_shapes[net.step(target.layer).tops[0]]
     channels = shape[1]
     if not 0 <= target.unit < channels:

@@ -158,7 +158,8 @@ def facet_starts(facets_dir: Path) -> list[Path]:
     try:
         entries = json.loads(manifest.read_text())["facets"]
         return [
-            inside(facets_dir, entry["mean_png"], f"{manifest}: facet {j}'s mean_png") for j, entry in enumerate(entries)
+            inside(facets_dir, entry["mean_png"], f"{manifest}: facet {j}'s mean_png")
+            for j, entry in enumerate(entries)
         ]
     except (KeyError, TypeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{manifest}: not a facets manifest ({exc})") from None

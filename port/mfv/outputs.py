@@ -25,9 +25,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from port.outputs import output_directory  # noqa: E402
 from port.confine import plain_name  # noqa: E402
 from port.mfv.loop import MFVRun, TraceRow  # noqa: E402
+from port.outputs import output_directory  # noqa: E402
 
 TRACE_FIELDS = [f.name for f in fields(TraceRow) if f.name != "guarded"]
 
