@@ -1,6 +1,6 @@
 """The MFV octave loop on pycaffe, as the 2016 code runs it: the legacy reference.
 
-Written from the contract in ``legacy-mfv-spec.md`` (sections 2-4), every
+Written from the contract in ``docs/legacy-spec.md`` (sections 2-4), every
 quirk kept:
 
 * the random start ``normal(175, 8, (227, 227, 3))`` is always drawn right
@@ -86,6 +86,12 @@ def draw_offsets(rng, image_shape, crop_shape, window):
     return ox, oy
 
 
+def cut(image, ox, oy, crop_shape):
+    """The crop of a CHW image at rows ``ox`` and columns ``oy`` (a view: assigning to it writes back)."""
+    h, w = crop_shape
+    return image[:, ox:ox + h, oy:oy + w]
+
+
 def start_image(rng, shape, path=None):
     """The random start (always drawn), replaced by the image at ``path`` if one is given."""
     image = rng.normal(np.float32([175.0, 175.0, 175.0]), 8, shape + (3,))
@@ -159,11 +165,10 @@ def max_activation(net, octaves, layer, unit, xy, seed, start_path=None):
         target_layer = octave.get("layer") or layer
         for i in range(octave["iter_n"]):
             ox, oy = draw_offsets(rng, image.shape[1:], crop_shape, octave["window"])
-            h, w = crop_shape
             step_size, denoise_weight = schedule(octave, i)
-            crop, record = make_step(net, image[:, ox:ox + h, oy:oy + w], target_layer, unit, xy,
+            crop, record = make_step(net, cut(image, ox, oy, crop_shape), target_layer, unit, xy,
                                      octave["margin"], step_size, denoise_weight)
-            image[:, ox:ox + h, oy:oy + w] = crop
+            cut(image, ox, oy, crop_shape)[...] = crop
             record.update(iteration=len(trace), octave=index, i=i, layer=target_layer, ox=ox, oy=oy,
                           step_size=step_size, denoise_weight=denoise_weight)
             trace.append(record)

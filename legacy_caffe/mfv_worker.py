@@ -11,12 +11,15 @@ stdin/stdout:
 
 ``{"op": "zoom", "scale": s}`` with ``image``
     answers ``zoomed``: ``scipy.ndimage.zoom`` of the host's image.
-``{"op": "step", "octave": k, "i": i, "image_shape": [H, W]}`` with ``crop``
+``{"op": "step", "octave": k, "i": i}`` with ``image``
     draws this iteration's offsets from the worker's stream, computes its
-    schedules, runs ``make_step`` on the host's crop and answers the
-    offsets, schedules and record in the header and ``gradient``,
-    ``stepped``, ``clipped``, ``denoised`` and ``mask/<layer>`` (Caffe's
-    argmax of each MAX pooling layer the forward pass ran) as arrays.
+    schedules, cuts the crop from the host's image at those offsets as the
+    reference loop does, runs ``make_step`` on it, writes the result back
+    and answers the offsets, schedules and record in the header and, as
+    arrays, ``crop`` (what it cut), ``written`` (the image after the
+    write-back), ``gradient``, ``stepped``, ``clipped``, ``denoised`` and
+    ``mask/<layer>`` (Caffe's argmax of each MAX pooling layer the forward
+    pass ran).
 ``{"op": "relu_outputs", "layer": L}``
     answers each ReLU layer's output (up to layer L) from the last step's
     forward pass, by layer name: where it is zero, Caffe's ReLU was off.
@@ -69,12 +72,15 @@ def mfv_lockstep(job):
         if header["op"] == "zoom":
             write_frame(answers, {"op": "zoom"}, {"zoomed": mfv_reference.zoom(arrays["image"], header["scale"])})
         elif header["op"] == "step":
-            octave = octaves[header["octave"]]
-            ox, oy = mfv_reference.draw_offsets(rng, tuple(header["image_shape"]), crop_shape, octave["window"])
+            octave, image = octaves[header["octave"]], arrays["image"]
+            ox, oy = mfv_reference.draw_offsets(rng, image.shape[1:], crop_shape, octave["window"])
             step_size, denoise_weight = mfv_reference.schedule(octave, header["i"])
-            stages = {}
-            _, record = mfv_reference.make_step(net, arrays["crop"], octave.get("layer") or layer, unit, xy,
-                                                octave["margin"], step_size, denoise_weight, stages)
+            stages = {"crop": mfv_reference.cut(image, ox, oy, crop_shape).copy()}
+            crop, record = mfv_reference.make_step(net, mfv_reference.cut(image, ox, oy, crop_shape),
+                                                   octave.get("layer") or layer, unit, xy, octave["margin"],
+                                                   step_size, denoise_weight, stages)
+            mfv_reference.cut(image, ox, oy, crop_shape)[...] = crop
+            stages["written"] = image
             record.update(ox=ox, oy=oy, step_size=step_size, denoise_weight=denoise_weight)
             stages.update(("mask/" + layer_name, net.blobs[blob].data.copy()) for layer_name, blob in masks.items())
             write_frame(answers, dict(record, op="step"), stages)

@@ -8,6 +8,12 @@ crop offsets and schedules must be identical, and the gradient, the
 stepped, clipped and denoised crops are compared: error without
 accumulation.
 
+The worker cuts its crop from the port's image at its own offsets and
+writes its result back as the reference loop does: the two crops must be
+the same bits, and the port's image after its write-back may differ from
+Caffe's only by the step's denoised difference (a crop cut or written back
+at the wrong place fails the step).
+
 Each step is judged by :mod:`parity.attribution` with Caffe as the
 reference: it passes when every stage agrees within tolerance, and is
 otherwise attributed - to max-pool near-ties or ReLU sign flips (the port,
@@ -28,7 +34,7 @@ import numpy as np
 import torch
 
 from parity.attribution import FAIL, Choices, Judgement, Stages, StepInputs, StepTolerances, judge_step
-from parity.compare import figures
+from parity.compare import bitwise_equal, figures
 from parity.stacks import LegacyWorker
 from port.caffe import CaffeNetwork
 from port.mfv.backends import LoopOps
@@ -61,6 +67,8 @@ class StepComparison:
     legacy_schedule: tuple[float, float]
     best_unit: tuple[int, int]
     target_act: tuple[float, float]
+    crop_equal: bool
+    written_abs: float
     judgement: Judgement
 
     @property
@@ -98,12 +106,12 @@ class LockstepObserver:
         )
 
     def before_step(self, context: StepContext, crops: torch.Tensor) -> None:
-        """Send the crop first, so that Caffe steps it while the port does."""
+        """Send the image first, so that Caffe steps its crop while the port does."""
         if crops.shape[0] != 1:
             raise ValueError("lockstep parity follows one run at a time")
         self.worker.send(
-            {"op": "step", "octave": context.octave_index, "i": context.i, "image_shape": list(context.image_shape)},
-            {"crop": crops[0].cpu().numpy()},
+            {"op": "step", "octave": context.octave_index, "i": context.i},
+            {"image": context.images[context.runs[0]].cpu().numpy()},
         )
 
     def on_step(self, context: StepContext, crops: torch.Tensor, stages: StepStages, records: list[StepRecord]) -> None:
@@ -132,9 +140,16 @@ class LockstepObserver:
             (header["step_size"], header["denoise_weight"]),
             (records[0].best_unit, header["best_unit"]),
             (records[0].target_act, header["target_act"]),
+            bitwise_equal(legacy["crop"], crops[0].cpu().numpy()),
+            figures(legacy["written"], context.images[context.runs[0]].cpu().numpy(), "written image").max_abs,
             judgement,
         )
-        if row.port_offsets != row.legacy_offsets or row.port_schedule != row.legacy_schedule:
+        if (
+            row.port_offsets != row.legacy_offsets
+            or row.port_schedule != row.legacy_schedule
+            or not row.crop_equal
+            or row.written_abs > judgement.denoised_abs
+        ):
             judgement.verdict = FAIL
         self.steps.append(row)
 

@@ -1,4 +1,4 @@
-"""Images in and out of Caffe's input convention (legacy spec, section 2).
+"""Images in and out of Caffe's input convention (docs/legacy-spec.md, section 2).
 
 Caffe nets of the MFV paper take BGR images on a 0..255 scale minus a
 per-channel mean, channels first, with no division by a standard deviation.

@@ -1,4 +1,4 @@
-"""Facets of a class (legacy spec, section 5): the start images of Multifaceted Feature Visualization.
+"""Facets of a class (docs/legacy-spec.md, section 5): the start images of Multifaceted Feature Visualization.
 
 ``make_facets`` (and ``mfv facets``) turns a folder of a class's images into
 k mean images, one per cluster of how the network codes them.  Modules, one

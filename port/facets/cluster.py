@@ -1,4 +1,4 @@
-"""Codes to facets: PCA, t-SNE, k-means, and the images nearest each centroid (legacy spec, section 5).
+"""Codes to facets: PCA, t-SNE, k-means, and the images nearest each centroid (docs/legacy-spec.md, section 5).
 
 Pure functions on arrays.  The paper's recipe: PCA to 50 dimensions, t-SNE
 to 2, k-means with k clusters in the 2-D embedding, and per cluster the m

@@ -85,7 +85,7 @@ def make_facets(
 ) -> FacetsResult:
     """Facets of the images in ``image_dir`` as ``net`` sees them at blob ``layer``, written to ``out_dir``.
 
-    The paper's recipe (legacy spec, section 5): codes of every readable
+    The paper's recipe (docs/legacy-spec.md, section 5): codes of every readable
     JPEG/PNG (``port.facets.codes``), PCA to 50 dimensions, t-SNE to 2,
     k-means to ``k`` clusters, and the mean of the ``m`` images nearest each
     centroid (``port.facets.cluster``), written with a manifest, per-image

@@ -1,8 +1,9 @@
-"""Random crop offsets of the MFV loop (legacy spec, section 4)."""
+"""Random crops of the MFV loop (docs/legacy-spec.md, section 4): their offsets, and where they lie in the image."""
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 
 def draw_offsets(
@@ -22,3 +23,10 @@ def draw_offsets(
     ox = int(np.clip(rng.normal((rows - h) / 2.0, (rows - h) * window, 1), 0, rows - h)[0])
     oy = int(np.clip(rng.normal((cols - w) / 2.0, (cols - w) * window, 1), 0, cols - w)[0])
     return ox, oy
+
+
+def crop_at(image: torch.Tensor, offsets: tuple[int, int], crop_shape: tuple[int, int]) -> torch.Tensor:
+    """The crop of a (C, H, W) image at rows from ``ox`` and columns from ``oy``: a view, so that
+    assigning to it writes a stepped crop back where it was cut."""
+    (ox, oy), (h, w) = offsets, crop_shape
+    return image[:, ox : ox + h, oy : oy + w]

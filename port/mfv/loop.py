@@ -1,4 +1,4 @@
-"""The MFV octave loop (legacy spec, section 4), for a batch of runs at once.
+"""The MFV octave loop (docs/legacy-spec.md, section 4), for a batch of runs at once.
 
 A run stops at its first non-finite crop: the original carried on in NaN,
 but on Caffe a NaN input makes MAX pooling's backward write out of bounds
@@ -44,7 +44,7 @@ from tqdm import tqdm
 from port.caffe import CaffeNetwork, Target
 from port.imaging import deprocess, preprocess, random_start
 from port.mfv.backends import LoopOps, TorchOps
-from port.mfv.crops import draw_offsets
+from port.mfv.crops import crop_at, draw_offsets
 from port.mfv.presets import Octave
 from port.mfv.schedules import denoise_weight, step_size
 from port.mfv.step import StepRecord, StepStages, mfv_step
@@ -111,7 +111,13 @@ class MFVRun:
 
 @dataclass(frozen=True)
 class StepContext:
-    """Where the loop is, for observers; ``runs`` are the indices of the runs still going, in batch order."""
+    """Where the loop is, for observers.
+
+    ``runs``: the indices of the runs still going, in batch order.
+    ``images``: every run's image, indexed by run, as the loop holds it - the
+    crops are cut from it before the step and written back into it (in
+    place) before ``on_step``.
+    """
 
     octave_index: int
     i: int
@@ -122,6 +128,7 @@ class StepContext:
     denoise_weight: float
     target: Target
     runs: tuple[int, ...]
+    images: torch.Tensor
 
 
 class LoopObserver(Protocol):
@@ -175,7 +182,6 @@ def run_mfv(
     ops = ops or TorchOps()
     starts = [None] * len(seeds) if starts is None else list(starts)
     crop_shape = tuple(next(iter(net.inputs.values()))[2:])
-    h, w = crop_shape
     rngs, images = start_images(seeds, starts, crop_shape)
     images = images.to(next((p.device for p in net.parameters()), torch.device("cpu")))
     runs = [MFVRun(seed, np.empty(0)) for seed in seeds]
@@ -202,9 +208,9 @@ def run_mfv(
             if not active or (stop_after is not None and iteration >= stop_after):
                 break
             offsets = [draw_offsets(rngs[n], shape, crop_shape, octave.window) for n in active]
-            crops = torch.stack([images[n, :, ox : ox + h, oy : oy + w] for n, (ox, oy) in zip(active, offsets)])
+            crops = torch.stack([crop_at(images[n], at, crop_shape) for n, at in zip(active, offsets)])
             size, weight = step_size(octave, i, config.legacy), denoise_weight(octave, i, config.legacy)
-            context = StepContext(k, i, iteration, shape, offsets, size, weight, target, tuple(active))
+            context = StepContext(k, i, iteration, shape, offsets, size, weight, target, tuple(active), images)
             if observer is not None:
                 observer.before_step(context, crops)
             stepped, records, stages = mfv_step(
@@ -212,7 +218,7 @@ def run_mfv(
             )
             finite = torch.isfinite(stepped).flatten(1).all(dim=1).tolist()
             for j, (n, (ox, oy), record) in enumerate(zip(active, offsets, records)):
-                images[n, :, ox : ox + h, oy : oy + w] = stepped[j]
+                crop_at(images[n], (ox, oy), crop_shape)[...] = stepped[j]
                 runs[n].trace.append(
                     TraceRow(
                         iteration,

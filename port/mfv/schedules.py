@@ -1,4 +1,4 @@
-"""Step-size and denoise-weight schedules within an octave (legacy spec, section 4).
+"""Step-size and denoise-weight schedules within an octave (docs/legacy-spec.md, section 4).
 
 Legacy mode evaluates the original expressions with Python 2 semantics,
 where ``/`` between two ints is floor division:

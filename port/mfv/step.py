@@ -1,4 +1,4 @@
-"""One gradient step of the MFV loop on a batch of crops (legacy spec, section 3).
+"""One gradient step of the MFV loop on a batch of crops (docs/legacy-spec.md, section 3).
 
 For each crop x (float32, CHW, BGR minus the mean) with target layer L and
 unit u:
