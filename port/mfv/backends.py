@@ -14,7 +14,7 @@ A backend maps
 ``TorchOps``, the loop's default, runs the port's own kernels
 (``port.ops.zoom``, ``port.ops.tv_bregman``) on the images' device, the
 whole batch at once: on a CPU the denoiser is scikit-image's loop compiled
-(bitwise equal in float64) with the batch's images on parallel threads, on
+(bitwise equal in float64) with the batch's images as SIMD lanes, on
 a GPU its exact FFT-solved form.  ``ReferenceOps`` calls scipy and
 scikit-image themselves, one image at a time, on the CPU.
 """
