@@ -166,6 +166,33 @@ def test_batch_equals_separate_calls_each_stopping_on_its_own(per_channel, metho
     assert len(set(counts.tolist())) > 1
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("isotropic", [True, False])
+@pytest.mark.parametrize("size", [1, 3, 8, 10, 17])
+def test_sequential_batch_is_bitwise_skimage_per_image(size, isotropic, threads):
+    """The CPU kernel sweeps a batch's images together as SIMD lanes, stopped images masked: each image
+    must still be scikit-image's float64 result to the last bit and stop at scikit-image's iteration."""
+    rng = np.random.RandomState(size)
+    stack = np.clip(rng.normal(175, 8, (size, 19, 23, 3)), 0, 255)
+    weights = np.exp(rng.uniform(np.log(0.01), np.log(2.0), size))
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        got = tv_bregman(
+            stack, weights, 60, 2e-3, isotropic, batch=True, return_iterations=True, method="sequential"
+        )
+    finally:
+        torch.set_num_threads(previous)
+    counts = []
+    for image, weight, out, count, rmse in zip(stack, weights, got.image, got.iterations, got.rmse):
+        want = skimage(image, weight, 60, 2e-3, isotropic)
+        np.testing.assert_array_equal(out, want)
+        counts.append(Denoiser().iterations(image, weight, 60, 2e-3, isotropic, False, want))
+        assert np.isnan(rmse[count:]).all() and not np.isnan(rmse[:count]).any()
+    np.testing.assert_array_equal(got.iterations, counts)
+    assert size == 1 or len(set(counts)) > 1
+
+
 @KERNELS
 def test_torch_in_torch_out_and_scalar_weight_for_a_batch(method):
     stack = torch.from_numpy(np.random.RandomState(6).uniform(0, 255, (2, 8, 9)))
