@@ -54,7 +54,9 @@ group runs to its last image's stop on its own thread, without the GIL.
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
@@ -63,6 +65,8 @@ import torch
 
 from port.ops.bregman_frame import frame
 from port.ops.lanes import LANES, load, select, splat, sqrt, store
+
+_held = threading.local()
 
 
 @numba.njit(cache=True, nogil=True)
@@ -151,12 +155,42 @@ def _iterate(
                     on[k * n + b] = 0
 
 
-def _lanes(planes: torch.Tensor, width: int) -> np.ndarray:
-    """(n, C, R, S) -> flat (R, S, width) with channel k of image b in lane k n + b, idle lanes 0."""
+@numba.njit(cache=True, nogil=True)
+def _transfer(planes, lanes, width, pad, into_lanes):
+    """Copy between (n, C, H, W) ``planes`` and the interior of flat ``lanes`` (H + 2 pad, W + 2 pad, width),
+    channel k of image b in lane k n + b: into the lanes (idle lanes set to 0) or out of them."""
     n, dims, rows, cols = planes.shape
-    out = planes.new_zeros((rows, cols, width))
-    out[..., : dims * n].unflatten(-1, (dims, n)).copy_(planes.permute(2, 3, 1, 0))
-    return out.numpy().reshape(-1)
+    for r in range(rows):
+        for c in range(cols):
+            p = ((r + pad) * (cols + 2 * pad) + c + pad) * width
+            for k in range(dims):
+                for b in range(n):
+                    if into_lanes:
+                        lanes[p + k * n + b] = planes[b, k, r, c]
+                    else:
+                        planes[b, k, r, c] = lanes[p + k * n + b]
+            if into_lanes:
+                lanes[p + dims * n : p + width] = 0
+
+
+def _workspace(count: int, size: int, dtype: np.dtype) -> np.ndarray:
+    """This thread's (count, size) scratch arrays, kept for its next call of the same size: fresh pages
+    for every call cost as much as a sweep or two (the first write to each page faults)."""
+    held = getattr(_held, "arrays", None)
+    if held is None or held.shape != (count, size) or held.dtype != dtype:
+        held = _held.arrays = np.empty((count, size), dtype)
+    return held
+
+
+def _planes_view(lanes: np.ndarray, rows: int, cols: int, width: int) -> torch.Tensor:
+    """Flat (rows, cols, width) lanes as a (width, rows, cols) tensor view."""
+    return torch.from_numpy(lanes[: rows * cols * width]).view(rows, cols, width).permute(2, 0, 1)
+
+
+@functools.cache
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """Worker threads kept between calls, and with them their workspaces."""
+    return ThreadPoolExecutor(threads, thread_name_prefix="split-bregman")
 
 
 def _per_lane(values: np.ndarray, dims: int, width: int) -> np.ndarray:
@@ -183,17 +217,22 @@ def _run_group(
     dtype = weight.dtype.type
     lam = dtype(2) * weight
     norm = weight + dtype(4) * lam
-    framed = _lanes(frame(f), width)
-    start = np.zeros_like(framed) if b0 is None else _lanes(torch.nn.functional.pad(b0, (1, 1, 1, 1)), width)
+    image, framed, dx, dy, bx, by = _workspace(6, (rows + 2) * (cols + 2) * width, weight.dtype)
+    _transfer(f.numpy(), image, width, 0, True)
+    frame(_planes_view(image, rows, cols, width), out=_planes_view(framed, rows + 2, cols + 2, width))
+    dx.fill(0)
+    if b0 is not None:
+        _transfer(b0.numpy(), dx, width, 1, True)
+    dy[:], bx[:], by[:] = dx, dx, dx
     on = np.zeros(width, dtype=weight.dtype)
     on[: dims * n] = 1
     _iterate(
-        _lanes(f, width),
+        image,
         framed,
-        start,
-        start.copy(),
-        start.copy(),
-        start.copy(),
+        dx,
+        dy,
+        bx,
+        by,
         _per_lane(weight, dims, width),
         _per_lane(lam, dims, width),
         _per_lane(norm, dims, width),
@@ -207,8 +246,7 @@ def _run_group(
         iterations,
         rmse,
     )
-    lanes = torch.from_numpy(framed).view(rows + 2, cols + 2, width)[1:-1, 1:-1, : dims * n]
-    u.copy_(lanes.unflatten(-1, (dims, n)).permute(3, 2, 0, 1))
+    _transfer(u.numpy(), framed, width, 1, False)
 
 
 def split_bregman_sequential(
@@ -221,10 +259,13 @@ def split_bregman_sequential(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The iteration on CPU planes ``f`` (B, C, H, W), one weight per image; returns (u, iterations, rmse).
 
+    ``f`` may be any view; ``u`` is a (B, C, H, W) view of a channels-last (B, H, W, C) tensor, the
+    images' own layout.
+
     ``b0`` (B, C, H, W) starts b and d (scikit-image's per-channel carry-over).
     """
-    n = f.shape[0]
-    u = torch.empty_like(f)
+    n, dims, rows, cols = f.shape
+    u = f.new_empty((n, rows, cols, dims)).permute(0, 3, 1, 2)
     iterations = np.zeros(n, dtype=np.int64)
     rmse = np.full((n, max_num_iter), math.nan)
     weights = weight.numpy()
@@ -245,8 +286,7 @@ def split_bregman_sequential(
         )
 
     if len(groups) > 1:
-        with ThreadPoolExecutor(len(groups)) as pool:
-            list(pool.map(run, groups))
+        list(_pool(len(groups)).map(run, groups))
     else:
         for group in groups:
             run(group)
