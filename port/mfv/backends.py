@@ -30,6 +30,7 @@ import torch
 from skimage.restoration import denoise_tv_bregman
 
 from port.ops import tv_bregman, zoom
+from port.ops.tv_bregman import all_finite
 
 TV_MAX_ITER = 100
 TV_EPS = 1e-3
@@ -76,9 +77,9 @@ class TorchOps:
         return zoom(images, scale)
 
     def denoise(self, images: torch.Tensor, weights: Sequence[float]) -> torch.Tensor:
-        finite = torch.isfinite(images).flatten(1).all(dim=1)
-        if bool(finite.all()):
+        if all_finite(images):
             return self._denoise(images, weights)
+        finite = torch.isfinite(images).flatten(1).all(dim=1)
         out = images.clone()
         keep = finite.nonzero().squeeze(1).tolist()
         if keep:
