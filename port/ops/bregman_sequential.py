@@ -50,6 +50,8 @@ those of a call on it alone.
 Threads.  A batch is split into ``torch.get_num_threads()`` groups of
 consecutive images (the sweep has no parallelism within an image); each
 group runs to its last image's stop on its own thread, without the GIL.
+The threads are kept between calls, and each keeps its scratch arrays for
+its next call of the same size.
 """
 
 from __future__ import annotations
