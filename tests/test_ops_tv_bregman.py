@@ -10,13 +10,18 @@ float32: within 1e-3.  scikit-image's iteration count is found by
 bisection on ``max_num_iter`` (legacy_caffe.ops_reference.Denoiser).
 """
 
+import os
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from llvmlite import binding as llvm
 from skimage.restoration import denoise_tv_bregman
 
 from legacy_caffe.ops_reference import Denoiser
@@ -164,6 +169,62 @@ def test_batch_equals_separate_calls_each_stopping_on_its_own(per_channel, metho
         np.testing.assert_allclose(rmse, alone.rmse, rtol=1e-9, atol=0)
     counts = batch.iterations.max(axis=-1) if per_channel else batch.iterations
     assert len(set(counts.tolist())) > 1
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("isotropic", [True, False])
+@pytest.mark.parametrize("size", [1, 3, 8, 10, 17])
+def test_sequential_batch_is_bitwise_skimage_per_image(size, isotropic, threads):
+    """The CPU kernel sweeps a batch's images together as SIMD lanes, stopped images masked: each image
+    must still be scikit-image's float64 result to the last bit and stop at scikit-image's iteration."""
+    rng = np.random.RandomState(size)
+    stack = np.clip(rng.normal(175, 8, (size, 19, 23, 3)), 0, 255)
+    weights = np.exp(rng.uniform(np.log(0.01), np.log(2.0), size))
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        got = tv_bregman(
+            stack, weights, 60, 2e-3, isotropic, batch=True, return_iterations=True, method="sequential"
+        )
+    finally:
+        torch.set_num_threads(previous)
+    counts = []
+    for image, weight, out, count, rmse in zip(stack, weights, got.image, got.iterations, got.rmse):
+        want = skimage(image, weight, 60, 2e-3, isotropic)
+        np.testing.assert_array_equal(out, want)
+        counts.append(Denoiser().iterations(image, weight, 60, 2e-3, isotropic, False, want))
+        assert np.isnan(rmse[count:]).all() and not np.isnan(rmse[:count]).any()
+    np.testing.assert_array_equal(got.iterations, counts)
+    assert size == 1 or len(set(counts)) > 1
+
+
+AVX2_ONLY = ",".join(
+    ("-" if name.startswith("avx512") else "+" if on else "-") + name
+    for name, on in llvm.get_host_cpu_features().items()
+)
+
+
+@pytest.mark.skipif(not llvm.get_host_cpu_features().get("avx2"), reason="this CPU has no AVX2")
+def test_sequential_batch_is_bitwise_skimage_compiled_for_avx2(tmp_path):
+    """The same lanes compiled for 4-double AVX2 vectors instead of this machine's widest (a fresh numba cache)."""
+    stack = np.clip(np.random.RandomState(9).normal(175, 8, (5, 17, 22, 3)), 0, 255)
+    weights = [0.01, 0.1, 0.4, 1.0, 2.0]
+    np.save(tmp_path / "stack.npy", stack)
+    script = """
+import sys, numpy as np
+from port.ops import tv_bregman
+from port.ops.bregman_sequential import _iterate
+out = tv_bregman(np.load(sys.argv[1] + "/stack.npy"), [0.01, 0.1, 0.4, 1.0, 2.0], batch=True)
+np.save(sys.argv[1] + "/out.npy", out)
+code = "".join(_iterate.inspect_asm().values())
+assert "vdivpd" in code and "ymm" in code and "zmm" not in code
+"""
+    env = dict(os.environ, NUMBA_CPU_NAME="haswell", NUMBA_CPU_FEATURES=AVX2_ONLY, NUMBA_CACHE_DIR=str(tmp_path))
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[1]), env.get("PYTHONPATH", "")])
+    subprocess.run([sys.executable, "-c", script, str(tmp_path)], env=env, check=True, timeout=600)
+    out = np.load(tmp_path / "out.npy")
+    for image, weight, got in zip(stack, weights, out):
+        np.testing.assert_array_equal(got, skimage(image, weight))
 
 
 @KERNELS

@@ -14,7 +14,7 @@ A backend maps
 ``TorchOps``, the loop's default, runs the port's own kernels
 (``port.ops.zoom``, ``port.ops.tv_bregman``) on the images' device, the
 whole batch at once: on a CPU the denoiser is scikit-image's loop compiled
-(bitwise equal in float64) with the batch's images on parallel threads, on
+(bitwise equal in float64) with the batch's images as SIMD lanes, on
 a GPU its exact FFT-solved form.  ``ReferenceOps`` calls scipy and
 scikit-image themselves, one image at a time, on the CPU.
 """
@@ -30,6 +30,7 @@ import torch
 from skimage.restoration import denoise_tv_bregman
 
 from port.ops import tv_bregman, zoom
+from port.ops.tv_bregman import all_finite
 
 TV_MAX_ITER = 100
 TV_EPS = 1e-3
@@ -76,9 +77,9 @@ class TorchOps:
         return zoom(images, scale)
 
     def denoise(self, images: torch.Tensor, weights: Sequence[float]) -> torch.Tensor:
-        finite = torch.isfinite(images).flatten(1).all(dim=1)
-        if bool(finite.all()):
+        if all_finite(images):
             return self._denoise(images, weights)
+        finite = torch.isfinite(images).flatten(1).all(dim=1)
         out = images.clone()
         keep = finite.nonzero().squeeze(1).tolist()
         if keep:

@@ -1,8 +1,8 @@
-"""The split-Bregman iteration as scikit-image runs it: one in-place row-major sweep per iteration, compiled.
+"""The split-Bregman iteration as scikit-image runs it, compiled, with the images of a batch as SIMD lanes.
 
 This is the CPU kernel behind :func:`port.ops.split_bregman.split_bregman`.
-It performs, pixel by pixel and in scikit-image's order (rows, then
-columns, then channels innermost), the update written out in
+Each image gets, pixel by pixel and in scikit-image's order (rows, then
+columns, then channels), the update written out in
 :mod:`port.ops.split_bregman`: at ``(r, c, k)`` of the framed iterate ``u``
 (ghost cells by :func:`port.ops.bregman_frame.frame`), with lambda = 2 weight,
 
@@ -14,24 +14,51 @@ columns, then channels innermost), the update written out in
     t = (u_x + bx[r, c], u_y + by[r, c])
     isotropic:   (dx, dy)[r, c] <- s lambda t / (s lambda + 1),  s = |t|
     anisotropic: (dx, dy)[r, c] <- t shrunk towards 0 by 1/lambda, each component
-    (bx, by)[r, c] <- (bx, by)[r, c] + (u_x, u_y) - (dx, dy)[r, c]
+    (bx, by)[r, c] <- (bx, by)[r, c] + ((u_x, u_y) - (dx, dy)[r, c])
 
-with every operation in the image's dtype and the same association as
-``skimage/restoration/_denoise_cy.pyx``, so float64 results of a joint
-(channels together) call agree with scikit-image to the last bit.  The stopping value accumulates the squared
-changes in the image's dtype in the same order and is ``sqrt(sum / (H W C))``,
-taken in float64.
+with every operation in the image's dtype and the association of
+``skimage/restoration/_denoise_cy.pyx`` (``_denoise_tv_bregman``).  The
+stopping value accumulates ``(u_new - u_prev)^2`` in the image's dtype in
+the same (row, column, channel) order and is ``sqrt(sum / (H W C))``, taken
+in float64; an image stops after iteration ``i`` unless ``i < max_num_iter``
+and it exceeds ``eps``.
 
-A sequential Gauss-Seidel sweep has no data-parallel form that keeps its
-iterates (see :mod:`port.ops.gauss_seidel`), so on a CPU it is fastest as
-a plain compiled loop: numba compiles it on first use (cached on disk) and
-it runs without the GIL, so the images of a batch run on
-``torch.get_num_threads()`` threads.
+Layout.  The sweep is sequential within an image but the images are
+independent, so they are swept together: a group of ``n`` images of ``C``
+channels is stored pixel-major as (H+2, W+2, lanes), lane ``k n + b``
+holding channel ``k`` of image ``b`` (padded with idle lanes to whole
+vectors of :data:`port.ops.lanes.LANES`).  At each pixel the update runs on
+whole lane vectors (:mod:`port.ops.lanes`), each lane with its own weight.
+A row's squared changes are kept and, after the row, added to each image's
+sum pixel by pixel, channel by channel (lane ``k n + b`` to sum ``b``), a
+lane vector of images at a time.
+
+Why float64 results equal scikit-image's bit for bit.  Every lane vector
+operation is the IEEE operation on each lane (no fast-math flags, hence no
+fused multiply-add and no reassociation; see :mod:`port.ops.lanes`), the
+expressions are written with scikit-image's association, and each lane
+reads exactly the values scikit-image's scalar loop reads at that point:
+channels and images never interact, and within a lane the pixels are
+visited in scikit-image's order.  Each image's stopping sum is its own
+accumulator, added to in scikit-image's order.  So lane ``k n + b`` performs
+image ``b``'s channel-``k`` operations in scikit-image's order, whatever
+the batch, the grouping, the machine's vector width or the other lanes'
+weights.  An image that has stopped keeps its lanes masked: they are still
+computed but nothing is written back, so its result and its count are
+those of a call on it alone.
+
+Threads.  A batch is split into ``torch.get_num_threads()`` groups of
+consecutive images (the sweep has no parallelism within an image); each
+group runs to its last image's stop on its own thread, without the GIL.
+The threads are kept between calls, and each keeps its scratch arrays for
+its next call of the same size.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
@@ -39,68 +66,189 @@ import numpy as np
 import torch
 
 from port.ops.bregman_frame import frame
+from port.ops.lanes import LANES, load, select, splat, sqrt, store
+
+_held = threading.local()
 
 
 @numba.njit(cache=True, nogil=True)
-def _iterate(f, framed, start, constants, eps, max_num_iter, isotropic, rmse_out):
-    """Run one (H, W, C) image in ``framed`` (H+2, W+2, C) from ``start``; returns the iterations run.
+def _iterate(
+    f, u, dx, dy, bx, by, weight, lam, norm, bound, on, one, shape, eps, max_num_iter, isotropic, iterations, rmse
+):
+    """Run a group of ``n`` images to their stops; fills ``iterations`` (n,) and ``rmse`` (n, max_num_iter).
 
-    ``constants`` holds weight, lambda, weight + 4 lambda and 1 in the image's dtype.
+    ``shape`` is (H, W, C, n, lanes); ``f`` (H, W, lanes) and ``u``, ``dx``,
+    ``dy``, ``bx``, ``by`` (H+2, W+2, lanes) are flat; ``weight``, ``lam``,
+    ``norm``, ``bound`` (1/lambda) and ``on`` (1 for a running lane, 0 for an
+    idle one) hold one value per lane, in the image's dtype.
     """
-    rows, cols, dims = f.shape
-    weight, lam, norm, one = constants[0], constants[1], constants[2], constants[3]
-    bound = one / lam
-    zero = one - one
-    dx, dy, bx, by = start.copy(), start.copy(), start.copy(), start.copy()
-    total = rows * cols * dims
-    rmse = math.inf
+    rows, cols, dims, n, width = shape[0], shape[1], shape[2], shape[3], shape[4]
+    row = (cols + 2) * width
+    zero, unit = splat(one - one), splat(one)
+    sums = (n + LANES - 1) // LANES * LANES
+    acc = np.zeros(sums, dtype=f.dtype)
+    squares = np.zeros(cols * width + (dims - 1) * n + sums, dtype=f.dtype)
+    running, total = n, rows * cols * dims
     i = 0
-    while i < max_num_iter and rmse > eps:
-        acc = zero
+    while running > 0 and i < max_num_iter:
+        acc[:] = 0
         for r in range(1, rows + 1):
             for c in range(1, cols + 1):
-                for k in range(dims):
-                    uprev = framed[r, c, k]
-                    ux = framed[r, c + 1, k] - uprev
-                    uy = framed[r + 1, c, k] - uprev
+                p = r * row + c * width
+                q = ((r - 1) * cols + c - 1) * width
+                for o in range(0, width, LANES):
+                    here, north, south, west, east = p + o, p + o - row, p + o + row, p + o - width, p + o + width
+                    lam_, live = load(lam, o), load(on, o) > zero
+                    uprev, u_s, u_e = load(u, here), load(u, south), load(u, east)
+                    dxc, dyc, bxc, byc = load(dx, here), load(dy, here), load(bx, here), load(by, here)
+                    ux = u_e - uprev
+                    uy = u_s - uprev
                     unew = (
-                        lam
+                        lam_
                         * (
-                            framed[r + 1, c, k]
-                            + framed[r - 1, c, k]
-                            + framed[r, c + 1, k]
-                            + framed[r, c - 1, k]
-                            + dx[r, c - 1, k]
-                            - dx[r, c, k]
-                            + dy[r - 1, c, k]
-                            - dy[r, c, k]
-                            - bx[r, c - 1, k]
-                            + bx[r, c, k]
-                            - by[r - 1, c, k]
-                            + by[r, c, k]
+                            u_s
+                            + load(u, north)
+                            + u_e
+                            + load(u, west)
+                            + load(dx, west)
+                            - dxc
+                            + load(dy, north)
+                            - dyc
+                            - load(bx, west)
+                            + bxc
+                            - load(by, north)
+                            + byc
                         )
-                        + weight * f[r - 1, c - 1, k]
-                    ) / norm
-                    framed[r, c, k] = unew
+                        + load(weight, o) * load(f, q + o)
+                    ) / load(norm, o)
                     change = unew - uprev
-                    acc += change * change
-                    tx = ux + bx[r, c, k]
-                    ty = uy + by[r, c, k]
+                    store(squares, q - (r - 1) * cols * width + o, change * change)
+                    tx = ux + bxc
+                    ty = uy + byc
                     if isotropic:
-                        s = math.sqrt(tx * tx + ty * ty)
-                        dxx = s * lam * tx / (s * lam + one)
-                        dyy = s * lam * ty / (s * lam + one)
+                        s = sqrt(tx * tx + ty * ty)
+                        dxx = s * lam_ * tx / (s * lam_ + unit)
+                        dyy = s * lam_ * ty / (s * lam_ + unit)
                     else:
-                        dxx = tx - bound if tx > bound else (tx + bound if tx < -bound else zero)
-                        dyy = ty - bound if ty > bound else (ty + bound if ty < -bound else zero)
-                    dx[r, c, k] = dxx
-                    dy[r, c, k] = dyy
-                    bx[r, c, k] += ux - dxx
-                    by[r, c, k] += uy - dyy
-        rmse = math.sqrt(acc / total)
-        rmse_out[i] = rmse
+                        cut = load(bound, o)
+                        dxx = select(tx > cut, tx - cut, select(tx < -cut, tx + cut, zero))
+                        dyy = select(ty > cut, ty - cut, select(ty < -cut, ty + cut, zero))
+                    store(u, here, select(live, unew, uprev))
+                    store(dx, here, select(live, dxx, dxc))
+                    store(dy, here, select(live, dyy, dyc))
+                    store(bx, here, select(live, bxc + (ux - dxx), bxc))
+                    store(by, here, select(live, byc + (uy - dyy), byc))
+            for a in range(0, sums, LANES):
+                running_sum = load(acc, a)
+                for c in range(cols):
+                    for k in range(dims):
+                        running_sum = running_sum + load(squares, c * width + k * n + a)
+                store(acc, a, running_sum)
         i += 1
-    return i
+        for b in range(n):
+            if on[b] == 0:  # lane b is channel 0 of image b
+                continue
+            value = math.sqrt(acc[b] / total)
+            rmse[b, i - 1] = value
+            iterations[b] = i
+            if not (i < max_num_iter and value > eps):
+                running -= 1
+                for k in range(dims):
+                    on[k * n + b] = 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _transfer(planes, lanes, width, pad, into_lanes):
+    """Copy between (n, C, H, W) ``planes`` and the interior of flat ``lanes`` (H + 2 pad, W + 2 pad, width),
+    channel k of image b in lane k n + b: into the lanes (idle lanes set to 0) or out of them."""
+    n, dims, rows, cols = planes.shape
+    for r in range(rows):
+        for c in range(cols):
+            p = ((r + pad) * (cols + 2 * pad) + c + pad) * width
+            for k in range(dims):
+                for b in range(n):
+                    if into_lanes:
+                        lanes[p + k * n + b] = planes[b, k, r, c]
+                    else:
+                        planes[b, k, r, c] = lanes[p + k * n + b]
+            if into_lanes:
+                lanes[p + dims * n : p + width] = 0
+
+
+def _workspace(count: int, size: int, dtype: np.dtype) -> np.ndarray:
+    """This thread's (count, size) scratch arrays, kept for its next call of the same size: fresh pages
+    for every call cost as much as a sweep or two (the first write to each page faults)."""
+    held = getattr(_held, "arrays", None)
+    if held is None or held.shape != (count, size) or held.dtype != dtype:
+        held = _held.arrays = np.empty((count, size), dtype)
+    return held
+
+
+def _planes_view(lanes: np.ndarray, rows: int, cols: int, width: int) -> torch.Tensor:
+    """Flat (rows, cols, width) lanes as a (width, rows, cols) tensor view."""
+    return torch.from_numpy(lanes[: rows * cols * width]).view(rows, cols, width).permute(2, 0, 1)
+
+
+@functools.cache
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """Worker threads kept between calls, and with them their workspaces."""
+    return ThreadPoolExecutor(threads, thread_name_prefix="split-bregman")
+
+
+def _per_lane(values: np.ndarray, dims: int, width: int) -> np.ndarray:
+    """One value per image (n,) -> one per lane (width,), idle lanes 1."""
+    out = np.ones(width, dtype=values.dtype)
+    out[: dims * len(values)] = np.tile(values, dims)
+    return out
+
+
+def _run_group(
+    f: torch.Tensor,
+    weight: np.ndarray,
+    max_num_iter: int,
+    eps: float,
+    isotropic: bool,
+    b0: torch.Tensor | None,
+    u: torch.Tensor,
+    iterations: np.ndarray,
+    rmse: np.ndarray,
+) -> None:
+    """Run images ``f`` (n, C, H, W) as one group of lanes; writes ``u`` (n, C, H, W), ``iterations``, ``rmse``."""
+    n, dims, rows, cols = f.shape
+    width = -(-dims * n // LANES) * LANES
+    dtype = weight.dtype.type
+    lam = dtype(2) * weight
+    norm = weight + dtype(4) * lam
+    image, framed, dx, dy, bx, by = _workspace(6, (rows + 2) * (cols + 2) * width, weight.dtype)
+    _transfer(f.numpy(), image, width, 0, True)
+    frame(_planes_view(image, rows, cols, width), out=_planes_view(framed, rows + 2, cols + 2, width))
+    dx.fill(0)
+    if b0 is not None:
+        _transfer(b0.numpy(), dx, width, 1, True)
+    dy[:], bx[:], by[:] = dx, dx, dx
+    on = np.zeros(width, dtype=weight.dtype)
+    on[: dims * n] = 1
+    _iterate(
+        image,
+        framed,
+        dx,
+        dy,
+        bx,
+        by,
+        _per_lane(weight, dims, width),
+        _per_lane(lam, dims, width),
+        _per_lane(norm, dims, width),
+        _per_lane(dtype(1) / lam, dims, width),
+        on,
+        dtype(1),
+        np.array([rows, cols, dims, n, width], dtype=np.int64),
+        eps,
+        max_num_iter,
+        isotropic,
+        iterations,
+        rmse,
+    )
+    _transfer(u.numpy(), framed, width, 1, False)
 
 
 def split_bregman_sequential(
@@ -113,33 +261,35 @@ def split_bregman_sequential(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The iteration on CPU planes ``f`` (B, C, H, W), one weight per image; returns (u, iterations, rmse).
 
+    ``f`` may be any view; ``u`` is a (B, C, H, W) view of a channels-last (B, H, W, C) tensor, the
+    images' own layout.
+
     ``b0`` (B, C, H, W) starts b and d (scikit-image's per-channel carry-over).
     """
-    images = f.permute(0, 2, 3, 1).contiguous().numpy()
-    dtype = images.dtype.type
-    starts = b0.permute(0, 2, 3, 1).contiguous().numpy() if b0 is not None else None
-    n = images.shape[0]
-    framed = frame(f).permute(0, 2, 3, 1).contiguous().numpy()
+    n, dims, rows, cols = f.shape
+    u = f.new_empty((n, rows, cols, dims)).permute(0, 3, 1, 2)
     iterations = np.zeros(n, dtype=np.int64)
     rmse = np.full((n, max_num_iter), math.nan)
+    weights = weight.numpy()
+    groups = [g for g in np.array_split(np.arange(n), max(1, min(n, torch.get_num_threads()))) if len(g)]
 
-    def run(index: int) -> None:
-        w = dtype(weight[index].item())
-        lam = dtype(2) * w
-        constants = np.array([w, lam, w + dtype(4) * lam, 1], dtype=images.dtype)
-        start = np.zeros_like(framed[index])
-        if starts is not None:
-            start[1:-1, 1:-1] = starts[index]
-        iterations[index] = _iterate(
-            images[index], framed[index], start, constants, eps, max_num_iter, isotropic, rmse[index]
+    def run(group: np.ndarray) -> None:
+        part = slice(int(group[0]), int(group[-1]) + 1)
+        _run_group(
+            f[part],
+            weights[part],
+            max_num_iter,
+            eps,
+            isotropic,
+            None if b0 is None else b0[part],
+            u[part],
+            iterations[part],
+            rmse[part],
         )
 
-    threads = min(n, torch.get_num_threads())
-    if threads > 1:
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(run, range(n)))
+    if len(groups) > 1:
+        list(_pool(len(groups)).map(run, groups))
     else:
-        for index in range(n):
-            run(index)
-    u = torch.from_numpy(np.ascontiguousarray(framed[:, 1:-1, 1:-1])).permute(0, 3, 1, 2).contiguous()
+        for group in groups:
+            run(group)
     return u, torch.from_numpy(iterations), torch.from_numpy(rmse)

@@ -27,10 +27,11 @@ unless ``i < max_num_iter`` and
 Two kernels run it, with the same results to float64 rounding:
 
 * ``"sequential"`` (:mod:`port.ops.bregman_sequential`, CPU): scikit-image's
-  own pixel-by-pixel loop, compiled; bitwise scikit-image in float64 with
-  the channels joint (per channel about 1e-13: scikit-image also carries
-  the previous channel's values into the ghost cells of b and d, where
-  they cancel).  A batch's images run on parallel threads.
+  own pixel-by-pixel loop, compiled, with the batch's images (and channels)
+  as SIMD lanes and the batch split over threads; bitwise scikit-image in
+  float64 with the channels joint (per channel about 1e-13: scikit-image
+  also carries the previous channel's values into the ghost cells of b and
+  d, where they cancel).
 * ``"fft"`` (:mod:`port.ops.bregman_fft`, any device): d and b for all pixels
   at once, and the u-update as one exact triangular solve by FFT
   (:func:`port.ops.gauss_seidel.sweep`); the whole batch in each tensor

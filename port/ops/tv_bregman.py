@@ -95,7 +95,7 @@ def tv_bregman(
 
 
 def _planes(x: torch.Tensor, channel_axis: int | None, batch: bool) -> torch.Tensor:
-    """A batch of images, validated, as (N, C, H, W) planes with the channels in C."""
+    """A batch of images, validated, as (N, C, H, W) planes with the channels in C (a view)."""
     if x.dtype not in _FLOAT_DTYPES:
         raise ValueError(f"image must be float32 or float64, got {x.dtype} (scale integer images yourself)")
     if x.dim() not in (3, 4):
@@ -112,12 +112,18 @@ def _planes(x: torch.Tensor, channel_axis: int | None, batch: bool) -> torch.Ten
                 f"got images of shape {tuple(x.shape[1:])}"
             )
         x = x.movedim(channel_axis % 3 + 1, -1)
-    planes = (x[..., None] if x.dim() == 3 else x).permute(0, 3, 1, 2).contiguous()
+    planes = (x[..., None] if x.dim() == 3 else x).permute(0, 3, 1, 2)
     if planes.shape[-2] < 2 or planes.shape[-1] < 2:
         raise ValueError(f"image must be at least 2 x 2 pixels, got {planes.shape[-2]} x {planes.shape[-1]}")
-    if planes.numel() and not bool(torch.isfinite(planes).all()):
+    if not all_finite(planes):
         raise ValueError("image contains NaN or infinity")
     return planes
+
+
+def all_finite(x: torch.Tensor) -> bool:
+    """Whether every value of ``x`` is finite, in one pass: ``aminmax`` propagates NaN, and an infinity
+    is the minimum or the maximum."""
+    return x.numel() == 0 or bool(torch.isfinite(torch.stack(torch.aminmax(x))).all())
 
 
 def _images(u: torch.Tensor, channel_axis: int | None) -> torch.Tensor:
