@@ -48,7 +48,6 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import port.mfv.step
-
 from parity.batch import batch_free_run, batch_lockstep
 from parity.reference import run_reference
 from parity.stacks import get_stack

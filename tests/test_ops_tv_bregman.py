@@ -183,9 +183,7 @@ def test_sequential_batch_is_bitwise_skimage_per_image(size, isotropic, threads)
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        got = tv_bregman(
-            stack, weights, 60, 2e-3, isotropic, batch=True, return_iterations=True, method="sequential"
-        )
+        got = tv_bregman(stack, weights, 60, 2e-3, isotropic, batch=True, return_iterations=True, method="sequential")
     finally:
         torch.set_num_threads(previous)
     counts = []
