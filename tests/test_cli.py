@@ -12,6 +12,7 @@ from port.cli import main
 NETS = Path(__file__).parent / "nets"
 
 
+@pytest.mark.legacy
 def test_make_weights_then_parity_layers_writes_a_passing_report(tmp_path, capsys, legacy_stack):
     weights = tmp_path / "mini.caffemodel"
     assert (
@@ -58,6 +59,7 @@ def test_make_weights_v1_refuses_what_v1_cannot_express(tmp_path, capsys):
     assert not out.exists()
 
 
+@pytest.mark.legacy
 def test_quick_demo_says_its_weights_are_generated_and_writes_three_reports(tmp_path, capsys, legacy_stack):
     code = main(["demo", "--quick", "--out", str(tmp_path / "demo")])
     printed = capsys.readouterr().out
@@ -73,6 +75,7 @@ def test_quick_demo_says_its_weights_are_generated_and_writes_three_reports(tmp_
     assert [p.name for p in tmp_path.iterdir()] == ["demo"]
 
 
+@pytest.mark.legacy
 def test_legacy_info_prints_the_caffe_manifest(capsys, legacy_stack):
     assert main(["legacy", "info"]) == 0
     manifest = json.loads(capsys.readouterr().out)

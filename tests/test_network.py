@@ -18,7 +18,7 @@ from port.caffe import (
     write_caffemodel,
 )
 from port.models import CAFFENET_PROTOTXT, caffenet
-from tests.shared_data import ORIGINAL_DEPLOY, missing
+from tests.shared_data import ORIGINAL_DEPLOY, needs
 
 NETS = Path(__file__).parent / "nets"
 
@@ -59,7 +59,7 @@ def test_caffenet_prototxt_has_the_papers_structure():
     assert sum(int(np.prod(s)) for _, shapes in net.param_shapes() for s in shapes) == 60_965_224
 
 
-@pytest.mark.skipif(not ORIGINAL_DEPLOY.exists(), reason=missing(ORIGINAL_DEPLOY))
+@needs(ORIGINAL_DEPLOY)
 def test_caffenet_prototxt_matches_the_original_deploy_file():
     ours, original = load_net(CAFFENET_PROTOTXT), load_net(ORIGINAL_DEPLOY)
     assert _structure(ours) == _structure(original)

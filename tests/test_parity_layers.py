@@ -17,7 +17,7 @@ from port.caffe import Target, fill_random, load_net, read_prototxt, read_weight
 from port.caffe.schema import NetParameter, V1LayerParameter
 from port.imaging import preprocess, random_start
 from port.models import CAFFENET_PROTOTXT
-from tests.shared_data import BELL_PEPPER_MEAN_0, missing
+from tests.shared_data import BELL_PEPPER_MEAN_0, needs
 
 pytestmark = pytest.mark.legacy
 
@@ -126,7 +126,7 @@ def test_every_backward_difference_above_tolerance_is_a_located_pool_tie(caffene
         assert port_own >= port_other and legacy_own >= legacy_other
 
 
-@pytest.mark.skipif(not BELL_PEPPER_MEAN_0.exists(), reason=missing(BELL_PEPPER_MEAN_0))
+@needs(BELL_PEPPER_MEAN_0)
 def test_caffenet_on_the_bell_pepper_mean_image(legacy_stack, caffenet_files):
     report = run_layers_parity(
         CAFFENET_PROTOTXT,

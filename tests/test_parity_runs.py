@@ -19,7 +19,7 @@ from port.mfv.backends import ReferenceOps
 from port.mfv.loop import MFVConfig
 from port.mfv.presets import preset
 from port.models import CAFFENET_PROTOTXT, caffenet
-from tests.shared_data import BELL_PEPPER_MEAN_0, missing
+from tests.shared_data import BELL_PEPPER_MEAN_0, needs
 
 pytestmark = pytest.mark.legacy
 
@@ -67,7 +67,7 @@ def test_lockstep_whole_mean_preset_from_the_random_start(legacy_stack, weights)
     assert report["verdict"]["pass"]
 
 
-@pytest.mark.skipif(not BELL_PEPPER_MEAN_0.exists(), reason=missing(BELL_PEPPER_MEAN_0))
+@needs(BELL_PEPPER_MEAN_0)
 def test_lockstep_whole_mean_preset_from_the_bell_pepper_mean_image(legacy_stack, weights):
     report, _ = run_parity(
         setup_for(weights, start_path=BELL_PEPPER_MEAN_0), legacy_stack, mode="lockstep", progress=False
