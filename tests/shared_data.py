@@ -6,7 +6,6 @@ it skips, saying why, except under CI (``$CI`` set), where it fails - CI has
 ``../shared``, so a missing path there is a broken checkout, not a user's clone.
 """
 
-import os
 from pathlib import Path
 
 import pytest

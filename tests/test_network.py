@@ -100,7 +100,6 @@ def test_split_tops_get_their_own_diffs():
     torch.testing.assert_close(diffs["norm2"], diffs["s1"] + diffs["s2"])
 
 
-
 def test_lrn_uses_the_prototxts_k():
     """tiny_mfv's norm1 has k = 2 (Caffe's default and CaffeNet's is 1); k = 1 would be 22% off here."""
     net = fill_random(load_net(NETS / "tiny_mfv.prototxt"), 5)
