@@ -1,5 +1,6 @@
 """The suite's own rules: shared data fails under CI, Caffe only in tests marked legacy, the tolerance table pinned."""
 
+import importlib
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -11,6 +12,7 @@ from tests.conftest import pytest_runtest_setup
 from tests.shared_data import check_shared_data, needs
 
 ABSENT = Path("/nonexistent/mfv-original/mean_0.jpg")
+ROOT = Path(__file__).resolve().parents[1]
 
 # The figures of parity/tolerances.json, written here by hand: loosening the file must fail this test.
 # (Strings - "_doc" and "why" - are left out: they explain, they do not judge.)
@@ -75,3 +77,16 @@ def test_the_hook_acts_on_the_shared_data_mark(monkeypatch):
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception):
         pytest_runtest_setup(fake_item([], [needs(ABSENT).mark]))
+
+
+def test_every_listed_mutation_applies_once_and_names_tests_that_exist(monkeypatch):
+    """scripts/mutations.json must follow the code: a fragment that moved or a renamed test is a stale entry."""
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    listed = importlib.import_module("mutations").load()
+    assert len({m.id for m in listed}) == len(listed)
+    for m in listed:
+        assert (ROOT / m.file).read_text().count(m.original) == 1, m.id
+        assert m.tests or m.pending, m.id
+        for test in m.tests:
+            path, _, name = test.partition("::")
+            assert f"def {name.split('[')[0]}(" in (ROOT / path).read_text(), (m.id, test)
