@@ -126,12 +126,32 @@ def test_the_clip_keeps_each_channel_within_0_and_255_before_the_mean(net):
     assert bool((stages.stepped > 151.0).any()) and bool((stages.stepped < -123.0).any())
 
 
+class LastStep:
+    """A loop observer that keeps the last step's drawn offsets and denoised crop."""
+
+    def on_zoom(self, octave_index, before, after):
+        pass
+
+    def before_step(self, context, crops):
+        pass
+
+    def on_step(self, context, crops, stages, records):
+        (self.offsets,), self.denoised = context.offsets, stages.denoised[0].numpy()
+
+
 def test_a_step_writes_back_exactly_the_crop_it_took(net):
-    """Rows [ox, ox + 24) and columns [oy, oy + 20) of the zoomed image change, nothing else."""
+    """The stepped crop lands at the drawn offsets, rows [ox, ox + 24) and columns [oy, oy + 20) of the zoomed
+    image, and the trace records those offsets; nothing else changes.  Bitwise: the region is a copy of the
+    stepped crop, deprocessed by the same additions."""
     config = MFVConfig(Target(LAYER, UNIT), OCTAVES)
     (full,) = run_mfv(net, config, [4], ops=ReferenceOps(), progress=False)
     k = next(row.iteration for row in full.trace if row.ox != row.oy and row.octave == 1 and row.i > 0)
-    before, after = (run_mfv(net, config, [4], ops=ReferenceOps(), progress=False, stop_after=n)[0] for n in (k, k + 1))
-    changed = np.argwhere((before.image != after.image).any(axis=2))
-    ox, oy = full.trace[k].ox, full.trace[k].oy
-    assert changed.min(axis=0).tolist() == [ox, oy] and changed.max(axis=0).tolist() == [ox + 23, oy + 19]
+    (before,) = run_mfv(net, config, [4], ops=ReferenceOps(), progress=False, stop_after=k)
+    last = LastStep()
+    (after,) = run_mfv(net, config, [4], ops=ReferenceOps(), progress=False, stop_after=k + 1, observer=last)
+    ox, oy = last.offsets
+    assert (after.trace[k].ox, after.trace[k].oy) == (ox, oy) and ox != oy
+    np.testing.assert_array_equal(after.image[ox : ox + 24, oy : oy + 20], deprocess(last.denoised))
+    outside = np.ones(after.image.shape[:2], bool)
+    outside[ox : ox + 24, oy : oy + 20] = False
+    np.testing.assert_array_equal(after.image[outside], before.image[outside])
