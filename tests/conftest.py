@@ -1,4 +1,4 @@
-"""Fixtures shared by the test suite."""
+"""Fixtures and hooks shared by the test suite."""
 
 from __future__ import annotations
 
@@ -8,6 +8,19 @@ import pytest
 
 from parity.provision import setup_chroot
 from parity.stacks import ChrootStack, LegacyStackError
+from tests.shared_data import check_shared_data
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before any fixture starts: a test that starts Caffe must be marked ``legacy``
+    (``-m "not legacy"`` is the fast suite, which never starts Caffe), and tests
+    marked ``shared_data(path)`` skip without ../shared, or fail without it under CI."""
+    if "legacy_stack" in getattr(item, "fixturenames", ()) and item.get_closest_marker("legacy") is None:
+        pytest.fail(f"{item.nodeid} uses the legacy Caffe stack but is not marked legacy", pytrace=False)
+    paths = [mark.args[0] for mark in item.iter_markers("shared_data")]
+    if paths:
+        check_shared_data(paths, ci=bool(os.environ.get("CI")))
 
 
 @pytest.fixture(scope="session")

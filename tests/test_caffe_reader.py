@@ -17,7 +17,7 @@ from port.caffe import (
     write_caffemodel,
 )
 from port.caffe.schema import V1_LAYER_TYPES, BlobProto, NetParameter
-from tests.shared_data import ORIGINAL_DEPLOY, missing
+from tests.shared_data import ORIGINAL_DEPLOY, needs
 
 # A 2014 BVLC-style V1 net: train-time data layer, learning-rate lists, fillers.
 V1_PROTOTXT = """\
@@ -523,7 +523,7 @@ def test_inputs_of_a_v1_net_need_upgrade() -> None:
 # --- the original MFV deploy net ----------------------------------------------------------
 
 
-@pytest.mark.skipif(not ORIGINAL_DEPLOY.exists(), reason=missing(ORIGINAL_DEPLOY))
+@needs(ORIGINAL_DEPLOY)
 def test_original_alexnet_deploy() -> None:
     net = read_prototxt(ORIGINAL_DEPLOY)
     assert net_inputs(net) == {"data": (1, 3, 227, 227)}

@@ -28,7 +28,7 @@ from port.facets.images import UnreadableImageError, list_images, read_rgb
 from port.facets.outputs import mean_image
 from port.models import caffenet
 from tests.exit_status import exit_status
-from tests.shared_data import BELL_PEPPER_MEAN_0, missing
+from tests.shared_data import BELL_PEPPER_MEAN_0, needs
 
 PALETTES = {"warm": ((230, 60, 40), (250, 220, 60)), "cool": ((40, 140, 50), (250, 130, 200))}
 FAMILIES = ("stripes", "checks", "blobs", "ramps")
@@ -164,7 +164,7 @@ def test_mean_image_is_the_rounded_mean_of_the_nearest_images(runs, families):
         np.testing.assert_array_equal(np.asarray(png), expected)
 
 
-@pytest.mark.skipif(not BELL_PEPPER_MEAN_0.exists(), reason=missing(BELL_PEPPER_MEAN_0))
+@needs(BELL_PEPPER_MEAN_0)
 def test_mean_jpeg_has_the_original_mean_images_format(runs):
     facet = json.loads(runs[0].manifest.read_text())["facets"][1]
     with Image.open(runs[0].out_dir / facet["mean_jpg"]) as ours, Image.open(BELL_PEPPER_MEAN_0) as original:

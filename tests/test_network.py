@@ -18,7 +18,8 @@ from port.caffe import (
     write_caffemodel,
 )
 from port.models import CAFFENET_PROTOTXT, caffenet
-from tests.shared_data import ORIGINAL_DEPLOY, missing
+from tests.caffe_loops import lrn_across_loops
+from tests.shared_data import ORIGINAL_DEPLOY, needs
 
 NETS = Path(__file__).parent / "nets"
 
@@ -59,7 +60,7 @@ def test_caffenet_prototxt_has_the_papers_structure():
     assert sum(int(np.prod(s)) for _, shapes in net.param_shapes() for s in shapes) == 60_965_224
 
 
-@pytest.mark.skipif(not ORIGINAL_DEPLOY.exists(), reason=missing(ORIGINAL_DEPLOY))
+@needs(ORIGINAL_DEPLOY)
 def test_caffenet_prototxt_matches_the_original_deploy_file():
     ours, original = load_net(CAFFENET_PROTOTXT), load_net(ORIGINAL_DEPLOY)
     assert _structure(ours) == _structure(original)
@@ -97,6 +98,16 @@ def test_split_tops_get_their_own_diffs():
     diffs = one_hot_diffs(net, x, Target("fc", 2))
     assert not torch.equal(diffs["s1"], diffs["s2"])
     torch.testing.assert_close(diffs["norm2"], diffs["s1"] + diffs["s2"])
+
+
+def test_lrn_uses_the_prototxts_k():
+    """tiny_mfv's norm1 has k = 2 (Caffe's default and CaffeNet's is 1); k = 1 would be 22% off here."""
+    net = fill_random(load_net(NETS / "tiny_mfv.prototxt"), 5)
+    x = torch.from_numpy(np.random.RandomState(0).normal(0, 40, (1, 3, 24, 20)).astype(np.float32))
+    with torch.no_grad():
+        blobs = net.run(x).blobs
+    want = lrn_across_loops(blobs["pool1"].numpy(), 3, 0.001, 0.75, 2.0)
+    np.testing.assert_allclose(blobs["norm1"].numpy(), want, rtol=1e-6, atol=1e-6 * np.abs(want).max())
 
 
 def _write(tmp_path, text, name="net.prototxt"):

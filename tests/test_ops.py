@@ -64,6 +64,20 @@ def test_pool_extent_rounds_up_and_drops_window_in_padding():
     assert caffe_pool_extent(7, 2, 2, 0, ceil=False) == 3
 
 
+def test_pooling_rounds_up_where_the_windows_do_not_divide_the_input():
+    """6 rows, kernel 3, stride 2: (6 - 3) / 2 = 1.5 windows after the first; Caffe keeps a third, clipped one."""
+    assert caffe_pool_extent(6, 3, 2, 0) == 3 and caffe_pool_extent(6, 3, 2, 0, ceil=False) == 2
+    assert caffe_pool_extent(10, 3, 2, 0) == 5 and caffe_pool_extent(8, 3, 2, 0) == 4
+    x = torch.arange(36.0).reshape(1, 1, 6, 6)
+    values, argmax = max_pool(x, PoolGeometry((3, 3), (2, 2), (0, 0)))
+    assert values[0, 0].tolist() == [[14, 16, 17], [26, 28, 29], [32, 34, 35]]
+    assert argmax[0, 0].tolist() == [[14, 16, 17], [26, 28, 29], [32, 34, 35]]
+    # AVE: the last window holds rows (columns) 4-5 only and is divided by that clipped area, e.g. 2 x 2 = 4
+    # for (28 + 29 + 34 + 35) / 4 = 31.5
+    ave = ave_pool(x, PoolGeometry((3, 3), (2, 2), (0, 0)))[0, 0]
+    assert ave.tolist() == [[7.0, 9.0, 10.5], [19.0, 21.0, 22.5], [28.0, 30.0, 31.5]]
+
+
 def test_max_pool_ties_go_to_first_in_row_major_order():
     x = torch.zeros(1, 1, 3, 3)
     values, argmax = max_pool(x, PoolGeometry((3, 3), (1, 1), (0, 0)))

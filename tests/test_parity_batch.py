@@ -78,6 +78,7 @@ def test_batch_lockstep_catches_an_op_that_depends_on_the_batch(net):
     assert all(step.judgement.same_denoiser_abs == pytest.approx(1e-3, rel=1e-2) for step in report.steps)
 
 
+@pytest.mark.legacy
 def test_batched_facets_are_within_the_legacy_noise_floor(legacy_stack, net, tmp_path):
     """Each facet of a batched port run against legacy Caffe running it alone, beside legacy's own spread.
 

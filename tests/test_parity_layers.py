@@ -17,7 +17,7 @@ from port.caffe import Target, fill_random, load_net, read_prototxt, read_weight
 from port.caffe.schema import NetParameter, V1LayerParameter
 from port.imaging import preprocess, random_start
 from port.models import CAFFENET_PROTOTXT
-from tests.shared_data import BELL_PEPPER_MEAN_0, missing
+from tests.shared_data import BELL_PEPPER_MEAN_0, needs
 
 pytestmark = pytest.mark.legacy
 
@@ -113,20 +113,15 @@ def test_v1_and_v2_give_identical_port_parameters_and_legacy_figures(caffenet_fi
     assert caffenet_reports["v1"]["forward"] == caffenet_reports["v2"]["forward"]
 
 
-def test_every_backward_difference_above_tolerance_is_a_located_pool_tie(caffenet_reports):
-    report = caffenet_reports["v2"]
-    ties = [t for entry in report["pool_ties"].values() for t in entry["ties"]]
-    explained = [r for b in report["backward"] for r in b["blobs"] if r["verdict"] == POOL_TIE]
-    assert bool(ties) == bool(explained)
-    for tie in ties:
-        assert tie["port_index"] != tie["legacy_index"]
-        assert tie["relative_gap"] < 1e-5
-        port_own, port_other = tie["port_values"]
-        legacy_other, legacy_own = tie["legacy_values"]
-        assert port_own >= port_other and legacy_own >= legacy_other
+def test_this_caffenet_case_has_no_pool_ties_so_nothing_is_excused(caffenet_reports):
+    """Measured: these weights give no max-pool near-tie on this input (nor on seeds 1-3 or the bell pepper), so
+    every diff passes outright.  Ties that do occur are checked in test_parity_runs (free-run replay)."""
+    for report in caffenet_reports.values():
+        assert [t for entry in report["pool_ties"].values() for t in entry["ties"]] == []
+        assert {r["verdict"] for b in report["backward"] for r in b["blobs"]} == {PASS}
 
 
-@pytest.mark.skipif(not BELL_PEPPER_MEAN_0.exists(), reason=missing(BELL_PEPPER_MEAN_0))
+@needs(BELL_PEPPER_MEAN_0)
 def test_caffenet_on_the_bell_pepper_mean_image(legacy_stack, caffenet_files):
     report = run_layers_parity(
         CAFFENET_PROTOTXT,

@@ -21,7 +21,7 @@ from port.mfv.loop import MFVConfig
 from port.mfv.presets import preset
 from port.models import CAFFENET_PROTOTXT, caffenet
 from tests.attribution_checks import assert_step_evidence
-from tests.shared_data import BELL_PEPPER_MEAN_0, missing
+from tests.shared_data import BELL_PEPPER_MEAN_0, needs
 
 pytestmark = pytest.mark.legacy
 
@@ -60,7 +60,7 @@ def test_lockstep_whole_mean_preset_from_the_random_start(legacy_stack, weights)
     assert report["verdict"]["pass"]
 
 
-@pytest.mark.skipif(not BELL_PEPPER_MEAN_0.exists(), reason=missing(BELL_PEPPER_MEAN_0))
+@needs(BELL_PEPPER_MEAN_0)
 def test_lockstep_whole_mean_preset_from_the_bell_pepper_mean_image(legacy_stack, weights):
     report, _ = run_parity(
         setup_for(weights, start_path=BELL_PEPPER_MEAN_0), legacy_stack, mode="lockstep", progress=False
@@ -116,14 +116,26 @@ def test_free_run_is_judged_against_the_legacy_noise_floor(legacy_stack, weights
     free = report["free"]
     assert free["trace"]["offsets_and_schedules_identical"] and free["trace"]["iterations"] == [370, 370]
     assert set(images) == {"port", "legacy", "legacy, other thread count"}
-    for pair in ("port_vs_legacy", "noise_floor"):
-        assert 0 <= free[pair]["within_one"] <= 1 and free[pair]["psnr_db"] > 20
+    port, floor = free["port_vs_legacy"], free["noise_floor"]
+    # The README's level-5 claim, with the margins of tolerances.json (pinned in test_suite_rules.py) written out:
+    # the port is no further from legacy than legacy with 2 BLAS threads is from legacy with 1.
+    assert port["psnr_db"] >= floor["psnr_db"] - 1.0 and port["within_one"] >= floor["within_one"] - 0.05
+    # ... and both near the README's figures (~30 dB, ~1/3 of values within one grey level; measured here
+    # 29.6 and 29.5 dB, 32.8% and 32.8%), not merely finite images.
+    assert min(port["psnr_db"], floor["psnr_db"]) > 28 and min(port["within_one"], floor["within_one"]) > 0.25
     first = free["first_divergence"]
     assert first["iteration"] is not None and first["iteration"] < 370
     replayed = report["lockstep_replay"]["rows"]
     assert replayed and any(row["verdict"] != PASS for row in replayed) == ("no single event" not in first["cause"])
-    assert report["verdict"]["pass"] == free["within_floor"]
-    assert "floor" in report["verdict"]["summary"]
+    # Pool ties really happen here (measured: pool1 and pool2 at iteration 3, pool1 at 5): each a near-tie that
+    # the port resolves the other way, its own pick the larger of the two values.
+    ties = [tie for row in replayed for tie in row["ties"]]
+    assert ties and "max-pool argmax flip" in first["cause"]
+    for tie in ties:
+        own, other = tie["port_values"]
+        assert tie["port_index"] != tie["legacy_index"] and own >= other and tie["relative_gap"] < 1e-5
+    assert free["within_floor"] and report["verdict"]["pass"]
+    assert "port WITHIN the legacy noise floor" in report["verdict"]["summary"]
 
 
 def test_center_bias_preset_on_both_stacks_reports_the_nan(legacy_stack, weights):
