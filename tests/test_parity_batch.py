@@ -27,7 +27,7 @@ def config(scale):
 
 def test_ten_facets_in_one_batch_are_judged_step_by_step_against_ten_single_runs(net):
     """Every step of a 10-image batch, each crop re-stepped alone from the same crop: each image's step
-    passes within 1e-4 grey levels or its difference is proved to come from a pool tie, a ReLU sign flip
+    passes within 1e-3 grey levels or its difference is proved to come from a pool tie, a ReLU sign flip
     or the denoiser's stopping rule.  How many steps are bitwise equal depends on the BLAS kernels the
     machine picks per batch size, so it is reported, not asserted."""
     cfg = config(0.1)
@@ -71,11 +71,11 @@ def test_batch_lockstep_catches_an_op_that_depends_on_the_batch(net):
     class BatchDependentOps(TorchOps):
         def denoise(self, images, weights):
             out = super().denoise(images, weights)
-            return out + 1e-3 if images.shape[0] > 1 else out
+            return out + 1e-2 if images.shape[0] > 1 else out
 
     _, report = batch_lockstep(net, config(0.02), [1, 2], None, BatchDependentOps())
     assert not report.passed and set(report.verdicts) == {"fail"}
-    assert all(step.judgement.same_denoiser_abs == pytest.approx(1e-3, rel=1e-2) for step in report.steps)
+    assert all(step.judgement.same_denoiser_abs == pytest.approx(1e-2, rel=1e-2) for step in report.steps)
 
 
 @pytest.mark.legacy

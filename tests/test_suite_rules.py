@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from parity.attribution import StepTolerances
 from parity.lockstep import LockstepTolerances
 from parity.tolerances import Tolerances
 from tests.conftest import pytest_runtest_setup
@@ -20,7 +21,20 @@ PINNED = {
     "weights": {"bitwise": True},
     "forward": {"default": {"max_rel": 1e-5}, "blobs": {"prob": {"max_rel": 1e-4}}},
     "backward": {"default": {"max_rel": 1e-5}, "blobs": {}, "targets": {"prob": {"max_rel": 1e-4}}},
-    "lockstep": {"denoised_abs": 1e-3, "gradient_rel": 1e-5, "zoom_abs": 1e-3, "same_denoiser_abs": 1e-6},
+    "lockstep": {
+        "denoised_abs": 1e-3,
+        "stepped_abs": 1e-3,
+        "gradient_rel": 1e-5,
+        "zoom_abs": 1e-3,
+        "same_denoiser_abs": 1e-6,
+    },
+    "batch": {
+        "gradient_rel": 1e-5,
+        "stepped_abs": 1e-3,
+        "denoised_abs": 1e-3,
+        "same_denoiser_abs": 1e-9,
+        "zoom_abs": 1e-4,
+    },
     "free_run": {"psnr_margin_db": 1.0, "within_one_margin": 0.05, "divergence_rel": 1e-3},
     "ops": {"max_abs": {"float64": 1e-9, "float32": 1e-3}, "stop_margin": {"float64": 1e-9, "float32": 2e-5}},
 }
@@ -37,8 +51,14 @@ def test_tolerance_table_is_pinned(section):
     assert figures_only(Tolerances.load().table[section]) == PINNED[section]
 
 
-def test_lockstep_reads_the_pinned_figures():
-    assert LockstepTolerances.from_table(Tolerances.load().table) == LockstepTolerances(**PINNED["lockstep"])
+@pytest.mark.parametrize("section", ["lockstep", "batch"])
+def test_step_judges_read_the_pinned_figures(section):
+    pinned = dict(PINNED[section])
+    zoom_abs = pinned.pop("zoom_abs")
+    table = Tolerances.load().table
+    assert StepTolerances.from_entry(table[section]) == StepTolerances(**pinned)
+    if section == "lockstep":
+        assert LockstepTolerances.from_table(table) == LockstepTolerances(StepTolerances(**pinned), zoom_abs)
 
 
 def test_missing_shared_data_skips_for_a_user_and_fails_under_ci():
