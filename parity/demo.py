@@ -14,7 +14,7 @@ from pathlib import Path
 
 from parity.layers import run_layers_parity
 from parity.layers_report import render as render_layers
-from parity.report import page, table, write_report
+from parity.report import write_report
 from parity.run_report import render as render_run
 from parity.runs import RunSetup, run_parity
 from parity.stacks import LegacyStack
@@ -24,6 +24,7 @@ from port.mfv.loop import MFVConfig
 from port.mfv.presets import preset
 from port.models import CAFFENET_PROTOTXT, caffenet
 from port.outputs import output_directory
+from port.pages import page, table
 
 UNIT = 945
 RUN_SEED = 1

@@ -5,9 +5,10 @@ from __future__ import annotations
 import html
 import json
 
-import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
-from parity.report import page, png_data_uri, table, verdict_header
+from parity.report import verdict_header
+from port.pages import page, png_data_uri, table
 
 TIE_ROWS_SHOWN = 50
 FLOOR = 1e-12
@@ -15,7 +16,8 @@ FLOOR = 1e-12
 
 def error_plot(report: dict) -> str:
     """max_rel per blob, forward and per backward target, against the tolerances (log scale)."""
-    fig, ax = plt.subplots(figsize=(11, 4.2))
+    fig = Figure(figsize=(11, 4.2))
+    ax = fig.subplots()
     series = [("forward", report["forward"])] + [(f"diff from {b['target']}", b["blobs"]) for b in report["backward"]]
     order = [r["blob"] for r in report["forward"]]
     position = {name: i for i, name in enumerate(order)}

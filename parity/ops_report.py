@@ -6,7 +6,8 @@ import html
 import json
 
 from parity.ops import FAIL, PASS, STOP_TIE
-from parity.report import page, table, verdict_header
+from parity.report import verdict_header
+from port.pages import page, table
 
 PAIRS = (
     ("port_vs_modern", "port vs modern"),

@@ -5,10 +5,11 @@ from __future__ import annotations
 import html
 import json
 
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
-from parity.report import page, png_data_uri, table, verdict_header
+from parity.report import verdict_header
+from port.pages import page, png_data_uri, table
 
 FLOOR = 1e-9
 EVENT_COLOURS = {
@@ -25,7 +26,8 @@ def image_panel(images: dict[str, np.ndarray]) -> str:
     panels = list(images.items())
     if "port" in images and "legacy" in images:
         panels.append(("|port - legacy|", np.abs(images["port"].astype(np.float64) - images["legacy"]).max(axis=2)))
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 3.6), squeeze=False)
+    fig = Figure(figsize=(3.3 * len(panels), 3.6))
+    axes = fig.subplots(1, len(panels), squeeze=False)
     for ax, (title, image) in zip(axes[0], panels):
         if image.ndim == 3:
             with np.errstate(invalid="ignore"):
@@ -44,7 +46,8 @@ def lockstep_plot(section: dict, tolerance: float) -> str:
     """Per step: max |denoised port - denoised legacy| and the gradient's relative error."""
     rows = section["rows"]
     its = [r["iteration"] for r in rows]
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5.2), sharex=True)
+    fig = Figure(figsize=(10, 5.2))
+    top, bottom = fig.subplots(2, 1, sharex=True)
     top.semilogy(its, [max(r["denoised_abs"], FLOOR) for r in rows], lw=0.8, label="denoised crop (grey levels)")
     top.semilogy(its, [max(r["clipped_abs"], FLOOR) for r in rows], lw=0.8, alpha=0.7, label="clipped crop")
     top.axhline(tolerance, color="#b00020", ls="--", lw=1, label="tolerance")
@@ -64,7 +67,8 @@ def lockstep_plot(section: dict, tolerance: float) -> str:
 
 def divergence_plot(section: dict) -> str:
     """Relative target-activation difference over iterations: port vs legacy, legacy vs itself."""
-    fig, ax = plt.subplots(figsize=(10, 3.4))
+    fig = Figure(figsize=(10, 3.4))
+    ax = fig.subplots()
     for label, values in section["divergence"].items():
         ax.semilogy(
             range(len(values)),
