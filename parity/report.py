@@ -10,24 +10,34 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
+from parity.verdict import FAIL, PASS, Verdict
 from port.outputs import output_directory
 
 
-def verdict_header(verdict: dict) -> str:
+class Report(Protocol):
+    """A typed report: its verdict, and its record as ``report.json`` holds it."""
+
+    verdict: Verdict
+
+    def as_dict(self) -> dict: ...
+
+
+def verdict_header(verdict: Verdict) -> str:
     """The verdict line of a report, coloured by pass/fail, and its failures (if it lists any) below it."""
-    failures = "".join(f"<li>{html.escape(f)}</li>" for f in verdict.get("failures", []))
-    state = "pass" if verdict["pass"] else "fail"
-    return f"<p class='verdict {state}'>{html.escape(verdict['summary'])}</p>" + (
+    failures = "".join(f"<li>{html.escape(f)}</li>" for f in verdict.failures or [])
+    state = PASS if verdict.passed else FAIL
+    return f"<p class='verdict {state}'>{html.escape(verdict.summary)}</p>" + (
         f"<ul>{failures}</ul>" if failures else ""
     )
 
 
 def write_report(
     out_dir: str | Path,
-    report: dict,
+    report: Report,
     html_text: str,
     arrays: dict[str, np.ndarray] | None = None,
     *,
@@ -39,7 +49,7 @@ def write_report(
     """
     out_dir = Path(out_dir)
     with output_directory(out_dir, force=force) as partial:
-        (partial / "report.json").write_text(json.dumps(report, indent=1, allow_nan=True))
+        (partial / "report.json").write_text(json.dumps(report.as_dict(), indent=1, allow_nan=True))
         (partial / "report.html").write_text(html_text)
         for name, array in (arrays or {}).items():
             np.save(partial / f"{name}.npy", array)
