@@ -49,7 +49,7 @@ def test_sequential_kernel_is_bitwise_both_scikit_images_in_float64_joint_mode(r
 
 
 def test_legacy_and_modern_denoisers_agree_bitwise(report):
-    """The spec measured scikit-image 0.18.1 and 0.26.0 bitwise identical; the drift table shows it."""
+    """scikit-image 0.18.1 and 0.26.0 denoise bitwise identically; the drift table shows it."""
     for row in report.tv_bregman:
         assert row.modern_vs_legacy.max_abs == 0.0, row.case
 
