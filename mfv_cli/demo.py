@@ -9,7 +9,6 @@ from mfv_cli.options import add_report_options, add_stack_options, stack_from_ar
 from mfv_cli.reports import report_dir
 from mfv_cli.validation import seed_number
 from parity.demo import run_demo
-from port.outputs import check_output
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,7 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = check_output(report_dir(args.out, "demo"), force=args.force)
+    out = report_dir(args, "demo")
     passed, index = run_demo(
         out, stack_from_args(args), seed=args.seed, threads=args.threads, quick=args.quick, force=args.force
     )

@@ -69,8 +69,13 @@ def add_report_options(parser: argparse.ArgumentParser, prefix: str) -> None:
     add_output_options(parser, help=f"report directory (default {REPORTS}/{prefix}-<time>)")
 
 
-def add_tolerances_option(parser: argparse.ArgumentParser) -> None:
+def add_parity_options(
+    parser: argparse.ArgumentParser, report_prefix: str, *, threads: tuple[int, ...] | None = None
+) -> None:
+    """What every ``mfv parity`` command takes: the legacy stack, ``--tolerances`` and its report folder."""
+    add_stack_options(parser, threads=threads)
     parser.add_argument("--tolerances", type=Path, help="tolerance table JSON (default: parity/tolerances.json)")
+    add_report_options(parser, report_prefix)
 
 
 def tolerances_from_args(args: argparse.Namespace) -> Tolerances:

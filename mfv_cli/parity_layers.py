@@ -5,20 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mfv_cli.options import (
-    add_report_options,
-    add_stack_options,
-    add_tolerances_option,
-    stack_from_args,
-    tolerances_from_args,
-)
+from mfv_cli.options import add_parity_options, stack_from_args, tolerances_from_args
 from mfv_cli.reports import announce, report_dir
 from mfv_cli.validation import seed_number
 from parity.layers import run_layers_parity
 from parity.layers_report import render
 from parity.report import write_report
 from port.caffe import Target
-from port.outputs import check_output
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -34,14 +27,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="one-hot backward target (repeatable; default: last two fc layers, last conv centre)",
     )
     parser.add_argument("--seed", type=seed_number, default=0)
-    add_tolerances_option(parser)
-    add_report_options(parser, "layers")
-    add_stack_options(parser)
+    add_parity_options(parser, "layers")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    out = check_output(report_dir(args.out, "layers"), force=args.force)
+    out = report_dir(args, "layers")
     report = run_layers_parity(
         args.prototxt,
         args.weights,

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from mfv_cli.options import (
-    add_report_options,
-    add_stack_options,
-    add_tolerances_option,
-    stack_from_args,
-    tolerances_from_args,
-)
+from mfv_cli.options import add_parity_options, stack_from_args, tolerances_from_args
 from mfv_cli.reports import announce, report_dir
 from mfv_cli.validation import positive_int, seed_number
 from parity.ops import TV_WEIGHTS, run_ops_parity
 from parity.ops_report import render
 from parity.report import write_report
-from port.outputs import check_output
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("ops", help="level 3: port zoom / TV Bregman vs scipy and scikit-image, modern and legacy")
-    add_report_options(parser, "ops")
-    add_stack_options(parser)
+    add_parity_options(parser, "ops")
     parser.add_argument("--seed", type=seed_number, default=0, help="seed of the test arrays")
     parser.add_argument("--size", type=positive_int, default=227, help="image side (default 227, MFV's crop)")
     parser.add_argument(
@@ -32,13 +24,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=list(TV_WEIGHTS),
         help=f"TV Bregman weights (default {' '.join(map(str, TV_WEIGHTS))})",
     )
-    add_tolerances_option(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run level 3 and write its report; 0 if every case is within tolerance, else 1."""
-    out = check_output(report_dir(args.out, "ops"), force=args.force)
+    out = report_dir(args, "ops")
     report = run_ops_parity(
         stack_from_args(args),
         seed=args.seed,

@@ -7,14 +7,7 @@ import tempfile
 from pathlib import Path
 
 from mfv_cli.model_options import add_model_options, checked_config, net_from_args, ops_from_args, weights_file
-from mfv_cli.options import (
-    add_quiet_option,
-    add_report_options,
-    add_stack_options,
-    add_tolerances_option,
-    stack_from_args,
-    tolerances_from_args,
-)
+from mfv_cli.options import add_parity_options, add_quiet_option, stack_from_args, tolerances_from_args
 from mfv_cli.reports import announce, report_dir
 from parity.report import write_report
 from parity.run_report import render
@@ -22,7 +15,6 @@ from parity.runs import RunSetup, run_parity
 from port.caffe import CaffeNetwork
 from port.confine import name_of_layer
 from port.imaging import load_rgb, random_start
-from port.outputs import check_output
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,15 +27,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_false",
         help="free mode: skip the legacy run with the other BLAS thread count (the noise floor)",
     )
-    add_stack_options(parser, threads=(1, 2))
-    add_tolerances_option(parser)
-    add_report_options(parser, "run-<mode>")
+    add_parity_options(parser, "run-<mode>", threads=(1, 2))
     add_quiet_option(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    out = check_output(report_dir(args.out, f"run-{args.mode}"), force=args.force)
+    out = report_dir(args, f"run-{args.mode}")
     net, prototxt = net_from_args(args)
     config = checked_config(net, args)
     tol = tolerances_from_args(args)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
 
 from mfv_cli.exits import EXIT_OK, EXIT_PARITY_FAILED
 from parity.report import Report
+from port.outputs import check_output
 
 REPORTS = Path("reports")
 
 
-def report_dir(out: Path | None, prefix: str) -> Path:
-    """``--out``, or ``reports/<prefix>-<YYYYmmdd-HHMMSS>``."""
-    return out or REPORTS / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
+def report_dir(args: argparse.Namespace, prefix: str) -> Path:
+    """``--out``, or ``reports/<prefix>-<YYYYmmdd-HHMMSS>``, checked by the output rule (``--force``)."""
+    return check_output(args.out or REPORTS / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}", force=args.force)
 
 
 def announce(report: Report, path: Path) -> int:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -27,6 +28,7 @@ from parity.compare import Figures, bitwise_equal, figures
 from parity.environment import file_digest, port_manifest
 from parity.legacy_results import LayersDump
 from parity.pool_ties import PoolTie, find_ties, positive_windows
+from parity.report import Report
 from parity.stacks import LegacyStack
 from parity.tolerances import Tolerances
 from parity.verdict import FAIL, PASS, POOL_TIE, Verdict
@@ -140,36 +142,25 @@ class LayersInputs:
 
 
 @dataclass(frozen=True)
-class LayersReport:
-    """Levels 0-2's report; :meth:`as_dict` is ``report.json``."""
+class LayersReport(Report):
+    """Levels 0-2's report (``inputs``: :class:`LayersInputs`); :meth:`as_dict` is ``report.json``."""
 
-    created: str
-    inputs: LayersInputs
-    tolerances: dict
-    environment: dict
+    kind: ClassVar[str] = "layers"
     weights: list[WeightRow]
     forward: list[BlobRow]
     pool_ties: dict[str, PoolLayerTies]
     backward: list[BackwardTarget]
-    verdict: Verdict
-    kind: str = field(default="layers", init=False)
 
     @property
     def weights_equal(self) -> bool:
         return all(r.bitwise_equal for r in self.weights)
 
-    def as_dict(self) -> dict:
+    def sections(self) -> dict:
         return {
-            "kind": self.kind,
-            "created": self.created,
-            "inputs": asdict(self.inputs),
-            "tolerances": self.tolerances,
-            "environment": self.environment,
             "weights": {"bitwise_equal": self.weights_equal, "blobs": [asdict(r) for r in self.weights]},
             "forward": [r.as_dict() for r in self.forward],
             "pool_ties": {layer: entry.as_dict() for layer, entry in self.pool_ties.items()},
             "backward": [{"target": b.target, "blobs": [r.as_dict() for r in b.blobs]} for b in self.backward],
-            "verdict": self.verdict.as_dict(),
         }
 
 
@@ -294,8 +285,8 @@ def run_layers_parity(
     forward_rows = compare_forward(net, trace.blobs, dump, tol)
     backward = [BackwardTarget(str(t), compare_backward(net, x, t, k, dump, tol, ties)) for k, t in enumerate(targets)]
     return LayersReport(
-        datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        LayersInputs(
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        inputs=LayersInputs(
             file_digest(prototxt),
             file_digest(weights),
             input_note,
@@ -304,13 +295,13 @@ def run_layers_parity(
             stack.name,
             threads,
         ),
-        {"source": tol.source, "table": tol.table},
-        {"port": port_manifest(), "legacy": result.manifest},
-        weight_rows,
-        forward_rows,
-        tie_table,
-        backward,
-        verdict(weight_rows, forward_rows, backward, len(ties)),
+        tolerances={"source": tol.source, "table": tol.table},
+        environment={"port": port_manifest(), "legacy": result.manifest},
+        verdict=verdict(weight_rows, forward_rows, backward, len(ties)),
+        weights=weight_rows,
+        forward=forward_rows,
+        pool_ties=tie_table,
+        backward=backward,
     )
 
 

@@ -24,6 +24,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -31,6 +32,7 @@ import torch
 from legacy_caffe.ops_reference import run_cases
 from parity.compare import figures
 from parity.environment import port_manifest
+from parity.report import Report
 from parity.stacks import LegacyStack
 from parity.tolerances import Tolerances
 from parity.verdict import FAIL, PASS, STOP_TIE, Verdict
@@ -142,30 +144,19 @@ class OpsInputs:
 
 
 @dataclass(frozen=True)
-class OpsReport:
-    """Level 3's report; :meth:`as_dict` is ``report.json``."""
+class OpsReport(Report):
+    """Level 3's report (``inputs``: :class:`OpsInputs`); :meth:`as_dict` is ``report.json``."""
 
-    created: str
-    inputs: OpsInputs
-    tolerances: dict
-    environment: dict
+    kind: ClassVar[str] = "ops"
     skipped: dict[str, list]
     zoom: list[ZoomRow]
     tv_bregman: list[TvRow]
-    verdict: Verdict
-    kind: str = field(default="ops", init=False)
 
-    def as_dict(self) -> dict:
+    def sections(self) -> dict:
         return {
-            "kind": self.kind,
-            "created": self.created,
-            "inputs": asdict(self.inputs),
-            "tolerances": self.tolerances,
-            "environment": self.environment,
             "skipped": self.skipped,
             "zoom": [r.as_dict() for r in self.zoom],
             "tv_bregman": [r.as_dict() for r in self.tv_bregman],
-            "verdict": self.verdict.as_dict(),
         }
 
 
@@ -379,12 +370,12 @@ def run_ops_parity(
     zoom_table = zoom_rows(inputs, modern, result.arrays, ops_tol)
     tv_table = tv_rows(inputs, modern, result.arrays, tuple(weights), ops_tol)
     return OpsReport(
-        datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        OpsInputs(seed, size, list(weights), TV_MAX_ITER, TV_EPS, stack.name, threads),
-        {"source": ops_tol.source, "table": tol.table["ops"]},
-        {"port": port_manifest(), "legacy": result.manifest},
-        {"modern": modern_skipped, "legacy": result.manifest["job"].get("skipped", [])},
-        zoom_table,
-        tv_table,
-        verdict([*zoom_table, *tv_table]),
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        inputs=OpsInputs(seed, size, list(weights), TV_MAX_ITER, TV_EPS, stack.name, threads),
+        tolerances={"source": ops_tol.source, "table": tol.table["ops"]},
+        environment={"port": port_manifest(), "legacy": result.manifest},
+        verdict=verdict([*zoom_table, *tv_table]),
+        skipped={"modern": modern_skipped, "legacy": result.manifest["job"].get("skipped", [])},
+        zoom=zoom_table,
+        tv_bregman=tv_table,
     )

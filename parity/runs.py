@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from parity.freerun import (
 )
 from parity.lockstep import LockstepObserver, LockstepTolerances, StepComparison, ZoomCheck
 from parity.reference import reference_params, run_reference
+from parity.report import Report
 from parity.stacks import LegacyStack
 from parity.tolerances import Tolerances
 from parity.verdict import DENOISER, FAIL, PASS, Verdict
@@ -185,35 +187,22 @@ class RunInputs:
 
 
 @dataclass(frozen=True)
-class RunReport:
+class RunReport(Report):
     """Level 4 (``mode`` lockstep: ``lockstep``) or 5 (free: ``free``, and ``lockstep_replay`` up to the first
-    divergence when the runs part); :meth:`as_dict` is ``report.json``."""
+    divergence when the runs part); ``inputs``: :class:`RunInputs`; :meth:`as_dict` is ``report.json``."""
 
+    kind: ClassVar[str] = "run"
     mode: str
-    created: str
-    inputs: RunInputs
-    tolerances: dict
-    environment: dict
-    verdict: Verdict
     lockstep: LockstepSection | None = None
     lockstep_replay: LockstepSection | None = None
     free: FreeSection | None = None
-    kind: str = field(default="run", init=False)
 
-    def as_dict(self) -> dict:
-        record = {
-            "kind": self.kind,
-            "mode": self.mode,
-            "created": self.created,
-            "inputs": asdict(self.inputs),
-            "tolerances": self.tolerances,
-            "environment": self.environment,
-        }
-        for key in ("lockstep", "lockstep_replay", "free"):
-            section = getattr(self, key)
-            if section is not None:
-                record[key] = section.as_dict()
-        return record | {"verdict": self.verdict.as_dict()}
+    def head(self) -> dict:
+        return {"kind": self.kind, "mode": self.mode} | super().head()
+
+    def sections(self) -> dict:
+        named = {"lockstep": self.lockstep, "lockstep_replay": self.lockstep_replay, "free": self.free}
+        return {key: section.as_dict() for key, section in named.items() if section is not None}
 
 
 def describe_event(row: StepComparison) -> str:
@@ -310,7 +299,7 @@ def run_parity(
         port, observer = lockstep(setup, stack, threads=threads, ops=ops, tol=step_tol, progress=progress)
         section = LockstepSection(observer.steps, observer.zooms)
         environment = {"port": port_manifest(), "legacy": None}
-        report = RunReport(mode, created, inputs, tolerances, environment, _verdict_lockstep(section), lockstep=section)
+        report = RunReport(created, inputs, tolerances, environment, _verdict_lockstep(section), mode, lockstep=section)
         return report, {"port": port.image}
     with ThreadPoolExecutor(max_workers=2) as pool:
         legacy_jobs = [
@@ -340,7 +329,7 @@ def run_parity(
         replay = LockstepSection(observer.steps, observer.zooms)
     free = free_section(port, legacy, other, tol, replay)
     report = RunReport(
-        mode, created, inputs, tolerances, environment, _verdict_free(free), lockstep_replay=replay, free=free
+        created, inputs, tolerances, environment, _verdict_free(free), mode, lockstep_replay=replay, free=free
     )
     images = {"port": port.image, "legacy": legacy.image}
     if other is not None:
