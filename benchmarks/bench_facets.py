@@ -34,8 +34,8 @@ from PIL import Image
 from port.atomic import atomic_write_text
 from port.facets.cluster import check_counts, cluster_embedding, embed_tsne, reduce_pca
 from port.facets.codes import compute_codes
-from port.facets.command import describe_run
 from port.facets.images import list_images
+from port.facets.make import describe_run
 from port.facets.outputs import write_facets_dir
 from port.models import caffenet
 

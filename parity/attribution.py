@@ -40,12 +40,12 @@ import torch
 
 from parity.compare import figures
 from parity.pool_ties import PoolTie, find_ties
+from parity.verdict import DENOISER, FAIL, PASS, POOL_TIE, RELU_SIGN
 from port.caffe import CaffeNetwork, Target, input_gradient
 from port.mfv.backends import TV_EPS, TV_MAX_ITER, LoopOps
 from port.mfv.step import StepStages, from_rgb64, gradient_ascent, mask_margin, to_rgb64
 from port.ops import tv_bregman
 
-PASS, POOL_TIE, RELU_SIGN, DENOISER, FAIL = "pass", "pool-tie", "relu-sign", "denoiser", "fail"
 STAGES = ("gradient", "stepped", "clipped", "denoised")
 
 

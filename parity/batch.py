@@ -27,18 +27,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from parity.attribution import FAIL, PASS, Judgement, Stages, StepInputs, StepTolerances, judge_step, port_choices
+from parity.attribution import Judgement, Stages, StepInputs, StepTolerances, judge_step, port_choices
 from parity.freerun import ImageFigures, image_figures, trace_agreement, within_floor
 from parity.reference import run_reference
 from parity.stacks import LegacyStack
 from parity.tolerances import Tolerances
+from parity.verdict import FAIL, PASS, Verdict
 from port.caffe import CaffeNetwork
 from port.mfv.backends import LoopOps
 from port.mfv.loop import MFVConfig, MFVRun, StepContext, run_mfv
@@ -151,13 +152,14 @@ class BatchLockstepReport:
     def summary(self) -> str:
         others = ", ".join(f"{count} {verdict}" for verdict, count in self.verdicts.items() if verdict != PASS)
         others = f"; attributed or failed: {others}" if others else ""
-        return (
-            f"{'PASS' if self.passed else 'FAIL'}: {self.facets} facets in one batch vs each alone, "
+        return Verdict(
+            self.passed,
+            f"{self.facets} facets in one batch vs each alone, "
             f"{len(self.steps)} image steps over {self.iterations} iterations: {self.bitwise_steps} bitwise equal, "
             f"{self.verdicts.get(PASS, 0)} within tolerance (max {self.max_denoised_abs_of_passing_steps:.3g} grey "
             f"levels, tolerance {self.tolerances.denoised_abs:g}){others}"
-            f"; zooms {self.max_zoom_abs:.3g}"
-        )
+            f"; zooms {self.max_zoom_abs:.3g}",
+        ).summary
 
     def as_dict(self) -> dict:
         return {
@@ -240,7 +242,7 @@ def batch_free_run(
                 "start": None if start_paths[n] is None else str(start_paths[n]),
                 "port_vs_legacy": port_fig.as_dict(),
                 "noise_floor": floor_fig.as_dict(),
-                "trace": trace_agreement(one, port),
+                "trace": asdict(trace_agreement(one, port)),
                 "within_floor": within_floor(
                     port_fig, floor_fig, free_tol["psnr_margin_db"], free_tol["within_one_margin"]
                 ),
@@ -255,14 +257,15 @@ def batch_free_run(
         "median": {"port_vs_legacy": port_median.as_dict(), "noise_floor": floor_median.as_dict()},
         "within_floor": within,
         "pass": passed,
-        "summary": (
-            f"{'PASS' if passed else 'FAIL'}: {len(facets)} batched facets, median over facets port vs legacy "
+        "summary": Verdict(
+            passed,
+            f"{len(facets)} batched facets, median over facets port vs legacy "
             f"{port_median.within_one:.1%} within one grey level, {port_median.psnr_db:.1f} dB; legacy 2 threads "
             f"vs 1: {floor_median.within_one:.1%}, {floor_median.psnr_db:.1f} dB -> "
             f"{'WITHIN' if within else 'OUTSIDE'} the noise floor; facet by facet "
             f"{sum(f['within_floor'] for f in facets)} of {len(facets)} within; offsets and schedules "
-            f"{'identical' if identical else 'DIFFER'}"
-        ),
+            f"{'identical' if identical else 'DIFFER'}",
+        ).summary,
     }
 
 

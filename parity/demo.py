@@ -14,16 +14,18 @@ from pathlib import Path
 
 from parity.layers import run_layers_parity
 from parity.layers_report import render as render_layers
-from parity.report import page, table, write_report
+from parity.report import write_report
 from parity.run_report import render as render_run
 from parity.runs import RunSetup, run_parity
 from parity.stacks import LegacyStack
+from parity.verdict import FAIL, PASS
 from port.caffe import Target, save_caffemodel
 from port.imaging import random_start
 from port.mfv.loop import MFVConfig
 from port.mfv.presets import preset
 from port.models import CAFFENET_PROTOTXT, caffenet
 from port.outputs import output_directory
+from port.pages import page, table
 
 UNIT = 945
 RUN_SEED = 1
@@ -47,7 +49,7 @@ def run_demo(
         print("[1/3] layers: weights, every blob forward, every diff backward")
         report = run_layers_parity(CAFFENET_PROTOTXT, weights, stack, seed=seed, threads=threads)
         write_report(partial / "layers", report, render_layers(report))
-        rows.append(("layers (levels 0-2)", "layers", report["verdict"]))
+        rows.append(("layers (levels 0-2)", "layers", report.verdict))
         setup = RunSetup(net, CAFFENET_PROTOTXT, weights, config, RUN_SEED, None, None, "fc8")
         start = random_start(RUN_SEED)
         for k, mode in enumerate(("lockstep", "free"), start=2):
@@ -61,17 +63,17 @@ def run_demo(
             )
             report, images = run_parity(setup, stack, mode=mode, threads=threads)
             write_report(partial / mode, report, render_run(report, {"start": start, **images}))
-            rows.append((f"{mode} (level {4 if mode == 'lockstep' else 5})", mode, report["verdict"]))
+            rows.append((f"{mode} (level {4 if mode == 'lockstep' else 5})", mode, report.verdict))
         for _, _, verdict in rows:
-            print(verdict["summary"])
+            print(verdict.summary)
         index = [
             table(
                 ["report", "verdict"],
-                [[f"{title}", v["summary"]] for title, _, v in rows],
-                ["pass" if v["pass"] else "fail" for _, _, v in rows],
+                [[f"{title}", v.summary] for title, _, v in rows],
+                [PASS if v.passed else FAIL for _, _, v in rows],
             ),
             "<ul>" + "".join(f"<li><a href='{d}/report.html'>{html.escape(t)}</a></li>" for t, d, _ in rows) + "</ul>",
             "<p>Weights are generated deterministic random numbers, not a trained CaffeNet.</p>",
         ]
         (partial / "index.html").write_text(page("mfv demo: CaffeNet, port vs Caffe", index))
-    return all(v["pass"] for _, _, v in rows), out / "index.html"
+    return all(v.passed for _, _, v in rows), out / "index.html"

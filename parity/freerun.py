@@ -62,7 +62,16 @@ def first_divergence(reference: MFVRun, other: MFVRun, threshold: float) -> int 
     return next((k for k, d in enumerate(divergence(reference, other)) if d > threshold), None)
 
 
-def trace_agreement(reference: MFVRun, other: MFVRun) -> dict:
+@dataclass(frozen=True)
+class TraceAgreement:
+    """Both traces' lengths, whether offsets and schedules match at every iteration, and the first that does not."""
+
+    iterations: list[int]
+    offsets_and_schedules_identical: bool
+    first_mismatch: int | None
+
+
+def trace_agreement(reference: MFVRun, other: MFVRun) -> TraceAgreement:
     """Offsets and schedules must match at every iteration: the same seed draws the same crops."""
     rows = list(zip(reference.trace, other.trace))
     mismatched = [
@@ -70,11 +79,11 @@ def trace_agreement(reference: MFVRun, other: MFVRun) -> dict:
         for a, b in rows
         if (a.ox, a.oy, a.step_size, a.denoise_weight, a.layer) != (b.ox, b.oy, b.step_size, b.denoise_weight, b.layer)
     ]
-    return {
-        "iterations": [len(reference.trace), len(other.trace)],
-        "offsets_and_schedules_identical": not mismatched and len(reference.trace) == len(other.trace),
-        "first_mismatch": mismatched[0] if mismatched else None,
-    }
+    return TraceAgreement(
+        [len(reference.trace), len(other.trace)],
+        not mismatched and len(reference.trace) == len(other.trace),
+        mismatched[0] if mismatched else None,
+    )
 
 
 def within_floor(port: ImageFigures, floor: ImageFigures, psnr_margin_db: float, within_one_margin: float) -> bool:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -27,13 +28,13 @@ from parity.compare import Figures, bitwise_equal, figures
 from parity.environment import file_digest, port_manifest
 from parity.legacy_results import LayersDump
 from parity.pool_ties import PoolTie, find_ties, positive_windows
+from parity.report import Report
 from parity.stacks import LegacyStack
 from parity.tolerances import Tolerances
+from parity.verdict import FAIL, PASS, POOL_TIE, Verdict
 from port.caffe import CaffeNetwork, Target, load_net, one_hot_diffs
 from port.caffe.targets import check_target
 from port.imaging import load_rgb, preprocess, random_start
-
-PASS, POOL_TIE, FAIL = "pass", "pool-tie", "fail"
 
 
 def default_targets(net: CaffeNetwork) -> list[Target]:
@@ -93,23 +94,87 @@ class BlobRow:
         return row
 
 
+@dataclass(frozen=True)
+class WeightRow:
+    """One learnable blob of a layer, the port's against Caffe's."""
+
+    layer: str
+    blob: int
+    shape: list[int]
+    bitwise_equal: bool
+
+
+@dataclass(frozen=True)
+class PoolLayerTies:
+    """One MAX pooling layer: its windows, those with a positive maximum, and the near-ties found."""
+
+    windows: int
+    positive_windows: int
+    ties: list[PoolTie]
+
+    def as_dict(self) -> dict:
+        return {
+            "windows": self.windows,
+            "positive_windows": self.positive_windows,
+            "ties": [t.as_dict() for t in self.ties],
+        }
+
+
+@dataclass(frozen=True)
+class BackwardTarget:
+    """Every diff from a one-hot at ``target``, compared."""
+
+    target: str
+    blobs: list[BlobRow]
+
+
+@dataclass(frozen=True)
+class LayersInputs:
+    """What both stacks ran: file digests (``parity.environment.file_digest``) and the input's origin."""
+
+    prototxt: dict
+    weights: dict
+    input: str
+    image: dict | None
+    targets: list[str]
+    legacy_stack: str
+    legacy_blas_threads: int
+
+
+@dataclass(frozen=True)
+class LayersReport(Report):
+    """Levels 0-2's report (``inputs``: :class:`LayersInputs`); :meth:`as_dict` is ``report.json``."""
+
+    kind: ClassVar[str] = "layers"
+    weights: list[WeightRow]
+    forward: list[BlobRow]
+    pool_ties: dict[str, PoolLayerTies]
+    backward: list[BackwardTarget]
+
+    @property
+    def weights_equal(self) -> bool:
+        return all(r.bitwise_equal for r in self.weights)
+
+    def sections(self) -> dict:
+        return {
+            "weights": {"bitwise_equal": self.weights_equal, "blobs": [asdict(r) for r in self.weights]},
+            "forward": [r.as_dict() for r in self.forward],
+            "pool_ties": {layer: entry.as_dict() for layer, entry in self.pool_ties.items()},
+            "backward": [{"target": b.target, "blobs": [r.as_dict() for r in b.blobs]} for b in self.backward],
+        }
+
+
 def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().cpu().numpy()
 
 
-def compare_weights(net: CaffeNetwork, dump: LayersDump) -> list[dict]:
+def compare_weights(net: CaffeNetwork, dump: LayersDump) -> list[WeightRow]:
     rows = []
     for layer, blobs in net.caffe_params().items():
         for i, blob in enumerate(blobs):
             legacy = dump.param(layer, i)
-            rows.append(
-                {
-                    "layer": layer,
-                    "blob": i,
-                    "shape": list(blob.shape),
-                    "bitwise_equal": bitwise_equal(legacy.reshape(tuple(blob.shape)), _np(blob)),
-                }
-            )
+            equal = bitwise_equal(legacy.reshape(tuple(blob.shape)), _np(blob))
+            rows.append(WeightRow(layer, i, list(blob.shape), equal))
     return rows
 
 
@@ -139,7 +204,7 @@ def compare_forward(
     return rows
 
 
-def find_all_ties(net: CaffeNetwork, trace_blobs: dict, argmax: dict, dump: LayersDump) -> dict[str, dict]:
+def find_all_ties(net: CaffeNetwork, trace_blobs: dict, argmax: dict, dump: LayersDump) -> dict[str, PoolLayerTies]:
     """Per MAX pooling layer: windows, positive windows and the tie list."""
     result = {}
     for step in net.steps:
@@ -150,7 +215,7 @@ def find_all_ties(net: CaffeNetwork, trace_blobs: dict, argmax: dict, dump: Laye
             step.name, _np(trace_blobs[bottom]), dump.blob(bottom), _np(argmax[step.name]), dump.mask(step.name)
         )
         pooled = dump.blob(step.tops[0])
-        result[step.name] = {"windows": int(pooled.size), "positive_windows": positive_windows(pooled), "ties": ties}
+        result[step.name] = PoolLayerTies(int(pooled.size), positive_windows(pooled), ties)
     return result
 
 
@@ -193,8 +258,8 @@ def run_layers_parity(
     seed: int = 0,
     threads: int = 1,
     tolerances: Tolerances | None = None,
-) -> dict:
-    """Run levels 0-2 on both stacks and return the report (a JSON-ready dict)."""
+) -> LayersReport:
+    """Run levels 0-2 on both stacks and return the report."""
     tol = tolerances or Tolerances.load()
     net = load_net(prototxt, weights)
     targets = list(targets) if targets else default_targets(net)
@@ -215,57 +280,54 @@ def run_layers_parity(
     with torch.no_grad():
         trace = net.run(x)
     tie_table = find_all_ties(net, trace.blobs, trace.pool_argmax, dump)
-    ties = [t for entry in tie_table.values() for t in entry["ties"]]
+    ties = [t for entry in tie_table.values() for t in entry.ties]
     weight_rows = compare_weights(net, dump)
     forward_rows = compare_forward(net, trace.blobs, dump, tol)
-    backward_rows = {str(t): compare_backward(net, x, t, k, dump, tol, ties) for k, t in enumerate(targets)}
-    return {
-        "kind": "layers",
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "inputs": {
-            "prototxt": file_digest(prototxt),
-            "weights": file_digest(weights),
-            "input": input_note,
-            "image": None if image is None else file_digest(image),
-            "targets": [str(t) for t in targets],
-            "legacy_stack": stack.name,
-            "legacy_blas_threads": threads,
-        },
-        "tolerances": {"source": tol.source, "table": tol.table},
-        "environment": {"port": port_manifest(), "legacy": result.manifest},
-        "weights": {"bitwise_equal": all(r["bitwise_equal"] for r in weight_rows), "blobs": weight_rows},
-        "forward": [r.as_dict() for r in forward_rows],
-        "pool_ties": {
-            layer: {**entry, "ties": [t.as_dict() for t in entry["ties"]]} for layer, entry in tie_table.items()
-        },
-        "backward": [{"target": t, "blobs": [r.as_dict() for r in rows]} for t, rows in backward_rows.items()],
-        "verdict": verdict(weight_rows, forward_rows, backward_rows, len(ties)),
-    }
+    backward = [BackwardTarget(str(t), compare_backward(net, x, t, k, dump, tol, ties)) for k, t in enumerate(targets)]
+    return LayersReport(
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        inputs=LayersInputs(
+            file_digest(prototxt),
+            file_digest(weights),
+            input_note,
+            None if image is None else file_digest(image),
+            [str(t) for t in targets],
+            stack.name,
+            threads,
+        ),
+        tolerances={"source": tol.source, "table": tol.table},
+        environment={"port": port_manifest(), "legacy": result.manifest},
+        verdict=verdict(weight_rows, forward_rows, backward, len(ties)),
+        weights=weight_rows,
+        forward=forward_rows,
+        pool_ties=tie_table,
+        backward=backward,
+    )
 
 
 def verdict(
-    weight_rows: list[dict], forward_rows: list[BlobRow], backward_rows: dict[str, list[BlobRow]], n_ties: int
-) -> dict:
+    weight_rows: list[WeightRow], forward_rows: list[BlobRow], backward: list[BackwardTarget], n_ties: int
+) -> Verdict:
     """Pass/fail, every failure in words, and a one-line summary."""
-    weights_equal = all(r["bitwise_equal"] for r in weight_rows)
-    failures = [f"weights {r['layer']}[{r['blob']}] not bitwise equal" for r in weight_rows if not r["bitwise_equal"]]
+    weights_equal = all(r.bitwise_equal for r in weight_rows)
+    failures = [f"weights {r.layer}[{r.blob}] not bitwise equal" for r in weight_rows if not r.bitwise_equal]
     failures += [
         f"forward {r.blob}: max_rel {r.figures.max_rel:.3g} > {r.tolerance:g}"
         for r in forward_rows
         if r.verdict == FAIL
     ]
     failures += [
-        f"backward {t} {r.blob}: max_rel {r.figures.max_rel:.3g} > {r.tolerance:g}"
-        for t, rows in backward_rows.items()
-        for r in rows
+        f"backward {b.target} {r.blob}: max_rel {r.figures.max_rel:.3g} > {r.tolerance:g}"
+        for b in backward
+        for r in b.blobs
         if r.verdict == FAIL
     ]
-    explained = sum(r.verdict == POOL_TIE for rows in backward_rows.values() for r in rows)
+    explained = sum(r.verdict == POOL_TIE for b in backward for r in b.blobs)
     forward_ok = sum(r.verdict == PASS for r in forward_rows)
-    summary = (
-        f"{'FAIL' if failures else 'PASS'}: weights bitwise {'equal' if weights_equal else 'DIFFERENT'}, "
-        f"{forward_ok}/{len(forward_rows)} blobs forward within tolerance, {len(backward_rows)} backward "
+    detail = (
+        f"weights bitwise {'equal' if weights_equal else 'DIFFERENT'}, "
+        f"{forward_ok}/{len(forward_rows)} blobs forward within tolerance, {len(backward)} backward "
         f"targets; {n_ties} max-pool near-tie window(s), explaining {explained} out-of-tolerance diff(s); "
         f"{len(failures)} failure(s)"
     )
-    return {"pass": not failures, "failures": failures, "summary": summary}
+    return Verdict(not failures, detail, failures)

@@ -5,32 +5,35 @@ from __future__ import annotations
 import html
 import json
 
-import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
-from parity.report import page, png_data_uri, table, verdict_header
+from parity.layers import BlobRow, LayersReport
+from parity.report import verdict_header
+from port.pages import page, png_data_uri, table
 
 TIE_ROWS_SHOWN = 50
 FLOOR = 1e-12
 
 
-def error_plot(report: dict) -> str:
+def error_plot(report: LayersReport) -> str:
     """max_rel per blob, forward and per backward target, against the tolerances (log scale)."""
-    fig, ax = plt.subplots(figsize=(11, 4.2))
-    series = [("forward", report["forward"])] + [(f"diff from {b['target']}", b["blobs"]) for b in report["backward"]]
-    order = [r["blob"] for r in report["forward"]]
+    fig = Figure(figsize=(11, 4.2))
+    ax = fig.subplots()
+    series = [("forward", report.forward)] + [(f"diff from {b.target}", b.blobs) for b in report.backward]
+    order = [r.blob for r in report.forward]
     position = {name: i for i, name in enumerate(order)}
     for label, rows in series:
-        xs = [position[r["blob"]] for r in rows if r["blob"] in position]
-        ys = [max(r["max_rel"], FLOOR) for r in rows if r["blob"] in position]
+        xs = [position[r.blob] for r in rows if r.blob in position]
+        ys = [max(r.figures.max_rel, FLOOR) for r in rows if r.blob in position]
         ax.plot(xs, ys, marker="o", ms=3, lw=1, label=label)
         forced = [
-            (position[r["blob"]], max(r["max_rel_with_legacy_argmax"], FLOOR))
+            (position[r.blob], max(r.with_legacy_argmax.max_rel, FLOOR))
             for r in rows
-            if "max_rel_with_legacy_argmax" in r and r["blob"] in position
+            if r.with_legacy_argmax is not None and r.blob in position
         ]
         if forced:
             ax.scatter(*zip(*forced), marker="x", s=40, color="black", zorder=5)
-    tolerances = sorted({r["tolerance"] for _, rows in series for r in rows})
+    tolerances = sorted({r.tolerance for _, rows in series for r in rows})
     for tol in tolerances:
         ax.axhline(tol, color="#b00020", ls="--", lw=1)
     ax.set_yscale("log")
@@ -42,50 +45,52 @@ def error_plot(report: dict) -> str:
     return png_data_uri(fig)
 
 
-def _blob_table(rows: list[dict]) -> str:
-    extra = (
-        ("local max rel", "local_max_rel")
-        if any("local_max_rel" in r for r in rows)
-        else ("max rel, Caffe argmax", "max_rel_with_legacy_argmax")
-    )
-    headers = ["blob", "shape", "max abs", "max rel", "mean abs", "tolerance", "verdict", extra[0]]
+def _blob_table(rows: list[BlobRow]) -> str:
+    local = any(r.local is not None for r in rows)
+    header = "local max rel" if local else "max rel, Caffe argmax"
+
+    def extra(r: BlobRow) -> float | str:
+        figures = r.local if local else r.with_legacy_argmax
+        return "" if figures is None else figures.max_rel
+
+    headers = ["blob", "shape", "max abs", "max rel", "mean abs", "tolerance", "verdict", header]
     cells = [
         [
-            r["blob"],
-            "x".join(map(str, r["shape"])),
-            r["max_abs"],
-            r["max_rel"],
-            r["mean_abs"],
-            r["tolerance"],
-            r["verdict"],
-            r.get(extra[1], ""),
+            r.blob,
+            "x".join(map(str, r.figures.shape)),
+            r.figures.max_abs,
+            r.figures.max_rel,
+            r.figures.mean_abs,
+            r.tolerance,
+            r.verdict,
+            extra(r),
         ]
         for r in rows
     ]
-    return table(headers, cells, [r["verdict"] for r in rows])
+    return table(headers, cells, [r.verdict for r in rows])
 
 
-def _ties_section(report: dict) -> str:
+def _ties_section(report: LayersReport) -> str:
     parts = [
         "<h2>Max-pool near-ties</h2><p>Windows where Caffe's mask and the port's argmax differ, with "
         "each stack's pooling input at both picks: in a near-tie each stack's larger value is its own "
         "pick and the values agree to rounding.</p>"
     ]
-    summary = [[layer, e["windows"], e["positive_windows"], len(e["ties"])] for layer, e in report["pool_ties"].items()]
+    summary = [[layer, e.windows, e.positive_windows, len(e.ties)] for layer, e in report.pool_ties.items()]
     parts.append(table(["layer", "windows", "positive windows", "tied windows"], summary))
-    ties = [t for e in report["pool_ties"].values() for t in e["ties"]]
+    ties = [t for e in report.pool_ties.values() for t in e.ties]
     if ties:
         rows = [
             [
-                t["layer"],
-                t["n"],
-                t["channel"],
-                t["row"],
-                t["col"],
-                t["port_index"],
-                t["legacy_index"],
-                *(f"{v:.9g}" for v in (*t["port_values"], *t["legacy_values"])),
-                t["relative_gap"],
+                t.layer,
+                t.n,
+                t.channel,
+                t.row,
+                t.col,
+                t.port_index,
+                t.legacy_index,
+                *(f"{v:.9g}" for v in (*t.port_values, *t.legacy_values)),
+                t.relative_gap,
             ]
             for t in ties[:TIE_ROWS_SHOWN]
         ]
@@ -113,43 +118,42 @@ def _ties_section(report: dict) -> str:
     return "".join(parts)
 
 
-def render(report: dict) -> str:
+def render(report: LayersReport) -> str:
     """The self-contained HTML page of a layers report."""
-    verdict = report["verdict"]
-    inputs = report["inputs"]
-    weights_bad = [w for w in report["weights"]["blobs"] if not w["bitwise_equal"]]
+    inputs = report.inputs
+    weights_bad = [w for w in report.weights if not w.bitwise_equal]
     sections = [
-        verdict_header(verdict),
+        verdict_header(report.verdict),
         "<h2>Inputs</h2>",
         table(
             ["what", "value"],
             [
-                ["prototxt", f"{inputs['prototxt']['path']} (sha1 {inputs['prototxt']['sha1'][:12]})"],
-                ["weights", f"{inputs['weights']['path']} (sha1 {inputs['weights']['sha1'][:12]})"],
-                ["input", inputs["input"]],
-                ["targets", ", ".join(inputs["targets"])],
-                ["legacy stack", f"{inputs['legacy_stack']}, {inputs['legacy_blas_threads']} BLAS thread(s)"],
-                ["tolerances", report["tolerances"]["source"]],
+                ["prototxt", f"{inputs.prototxt['path']} (sha1 {inputs.prototxt['sha1'][:12]})"],
+                ["weights", f"{inputs.weights['path']} (sha1 {inputs.weights['sha1'][:12]})"],
+                ["input", inputs.input],
+                ["targets", ", ".join(inputs.targets)],
+                ["legacy stack", f"{inputs.legacy_stack}, {inputs.legacy_blas_threads} BLAS thread(s)"],
+                ["tolerances", report.tolerances["source"]],
             ],
         ),
         "<h2>Per-blob error</h2>",
         f"<img src='{error_plot(report)}' alt='per-blob error plot'>",
         "<h2>Level 1: weights</h2>",
-        f"<p>{len(report['weights']['blobs'])} learnable blobs; "
+        f"<p>{len(report.weights)} learnable blobs; "
         f"{'all bitwise equal' if not weights_bad else f'{len(weights_bad)} differ'}.</p>",
         "<h2>Level 2: forward</h2>",
         "<p>Local max rel: the port's layers fed Caffe's values of their bottoms, "
         "the error a layer makes itself rather than inherits.</p>",
-        _blob_table(report["forward"]),
+        _blob_table(report.forward),
         _ties_section(report),
     ]
-    for b in report["backward"]:
+    for b in report.backward:
         sections += [
-            f"<h2>Level 2: backward from a one-hot at {html.escape(b['target'])}</h2>",
-            _blob_table(b["blobs"]),
+            f"<h2>Level 2: backward from a one-hot at {html.escape(b.target)}</h2>",
+            _blob_table(b.blobs),
         ]
     sections += [
         "<h2>Level 0: environments</h2>",
-        f"<pre>{html.escape(json.dumps(report['environment'], indent=1, default=str))}</pre>",
+        f"<pre>{html.escape(json.dumps(report.environment, indent=1, default=str))}</pre>",
     ]
-    return page(f"Layers parity: {inputs['prototxt']['path']}", sections)
+    return page(f"Layers parity: {inputs.prototxt['path']}", sections)

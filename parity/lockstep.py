@@ -33,9 +33,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from parity.attribution import FAIL, Choices, Judgement, Stages, StepInputs, StepTolerances, judge_step
+from parity.attribution import Choices, Judgement, Stages, StepInputs, StepTolerances, judge_step
 from parity.compare import bitwise_equal, figures
 from parity.stacks import LegacyWorker
+from parity.verdict import FAIL
 from port.caffe import CaffeNetwork
 from port.mfv.backends import LoopOps
 from port.mfv.loop import StepContext
@@ -52,6 +53,22 @@ class LockstepTolerances:
     def from_table(cls, table: dict) -> "LockstepTolerances":
         entry = table["lockstep"]
         return cls(StepTolerances.from_entry(entry), entry["zoom_abs"])
+
+
+@dataclass(frozen=True)
+class ZoomCheck:
+    """One octave's zoom: the port's zoomed image against the worker's."""
+
+    octave: int
+    scale: float
+    shape: list[int]
+    max_abs: float
+    passed: bool
+
+    def as_dict(self) -> dict:
+        return {"octave": self.octave, "scale": self.scale, "shape": self.shape, "max_abs": self.max_abs} | {
+            "pass": self.passed
+        }
 
 
 @dataclass
@@ -89,20 +106,14 @@ class LockstepObserver:
         self.net, self.octaves, self.worker, self.ops, self.tol = net, tuple(octaves), worker, ops, tol
         self.legacy = True
         self.steps: list[StepComparison] = []
-        self.zooms: list[dict] = []
+        self.zooms: list[ZoomCheck] = []
 
     def on_zoom(self, octave_index: int, before: torch.Tensor, after: torch.Tensor) -> None:
         scale = self.octaves[octave_index].scale
         _, arrays = self.worker.request({"op": "zoom", "scale": scale}, {"image": before[0].cpu().numpy()})
         fig = figures(arrays["zoomed"], after[0].cpu().numpy(), f"zoom of octave {octave_index + 1}")
         self.zooms.append(
-            {
-                "octave": octave_index,
-                "scale": scale,
-                "shape": list(after.shape[2:]),
-                "max_abs": fig.max_abs,
-                "pass": fig.max_abs <= self.tol.zoom_abs,
-            }
+            ZoomCheck(octave_index, scale, list(after.shape[2:]), fig.max_abs, fig.max_abs <= self.tol.zoom_abs)
         )
 
     def before_step(self, context: StepContext, crops: torch.Tensor) -> None:

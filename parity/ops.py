@@ -20,12 +20,11 @@ compiled sequential loop and the FFT-solved form).
 
 from __future__ import annotations
 
-import argparse
 import tempfile
-import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -33,13 +32,11 @@ import torch
 from legacy_caffe.ops_reference import run_cases
 from parity.compare import figures
 from parity.environment import port_manifest
-from parity.report import write_report
-from parity.stack_args import add_stack_args, stack_from_args
+from parity.report import Report
 from parity.stacks import LegacyStack
 from parity.tolerances import Tolerances
+from parity.verdict import FAIL, PASS, STOP_TIE, Verdict
 from port.ops import tv_bregman, zoom
-from port.outputs import add_force_arg, check_output
-from port.validation import positive_int, seed_number
 
 ZOOM_FACTORS = (1.2, 1.0)
 ZOOM_ORDERS = (1, 3)
@@ -47,7 +44,6 @@ TV_WEIGHTS = (0.001, 0.01, 0.1, 0.4, 2.0)
 TV_MODES = ("joint", "per_channel")
 DTYPES = ("float64", "float32")
 TV_MAX_ITER, TV_EPS = 100, 1e-3
-PASS, STOP_TIE, FAIL = "pass", "stop-tie", "fail"
 
 
 @dataclass(frozen=True)
@@ -73,6 +69,95 @@ class OpsTolerances:
             raise ValueError(
                 f"tolerance table {tol.source}: 'ops' needs max_abs and stop_margin for {', '.join(DTYPES)}"
             ) from None
+
+
+@dataclass(frozen=True)
+class PairFigures:
+    """One implementation against another on one case: max abs and max rel (max |a - b| / max |b|)."""
+
+    max_abs: float
+    max_rel: float
+
+
+@dataclass(frozen=True)
+class ZoomRow:
+    """One zoom case: the three pairs of implementations compared (None: a side could not run it)."""
+
+    case: str
+    factor: float
+    order: int
+    dtype: str
+    shape: list[int]
+    port_vs_modern: PairFigures | None
+    port_vs_legacy: PairFigures | None
+    modern_vs_legacy: PairFigures | None
+    tolerance: float
+    verdict: str
+    op: str = field(default="zoom", init=False)
+
+    def as_dict(self) -> dict:
+        return {"op": self.op} | {k: v for k, v in asdict(self).items() if k != "op"}
+
+
+@dataclass(frozen=True)
+class TvIterations:
+    """Split Bregman's iteration counts: the port's per channel (or one), and each reference's (None: not run)."""
+
+    port: list[int]
+    modern: int | None
+    legacy: int | None
+
+
+@dataclass(frozen=True)
+class TvRow:
+    """One TV Bregman case with one of the port's kernels; ``stop_ties`` per reference that differs: the port's
+    stopping values near eps that explain it, or None when none does."""
+
+    case: str
+    kernel: str
+    weight: float
+    mode: str
+    dtype: str
+    shape: list[int]
+    port_vs_modern: PairFigures | None
+    port_vs_legacy: PairFigures | None
+    modern_vs_legacy: PairFigures | None
+    iterations: TvIterations
+    stop_ties: dict[str, list[float] | None]
+    tolerance: float
+    verdict: str
+    op: str = field(default="tv_bregman", init=False)
+
+    def as_dict(self) -> dict:
+        return {"op": self.op} | {k: v for k, v in asdict(self).items() if k != "op"}
+
+
+@dataclass(frozen=True)
+class OpsInputs:
+    seed: int
+    size: int
+    weights: list[float]
+    max_iter: int
+    eps: float
+    legacy_stack: str
+    legacy_blas_threads: int
+
+
+@dataclass(frozen=True)
+class OpsReport(Report):
+    """Level 3's report (``inputs``: :class:`OpsInputs`); :meth:`as_dict` is ``report.json``."""
+
+    kind: ClassVar[str] = "ops"
+    skipped: dict[str, list]
+    zoom: list[ZoomRow]
+    tv_bregman: list[TvRow]
+
+    def sections(self) -> dict:
+        return {
+            "skipped": self.skipped,
+            "zoom": [r.as_dict() for r in self.zoom],
+            "tv_bregman": [r.as_dict() for r in self.tv_bregman],
+        }
 
 
 def make_inputs(seed: int, size: int) -> dict[str, np.ndarray]:
@@ -116,40 +201,37 @@ def tv_cases(weights: tuple[float, ...]) -> list[dict]:
     ]
 
 
-def _pair(a: np.ndarray | None, b: np.ndarray | None, name: str) -> dict | None:
+def _pair(a: np.ndarray | None, b: np.ndarray | None, name: str) -> PairFigures | None:
     if a is None or b is None:
         return None
     fig = figures(b, a, name)
-    return {"max_abs": fig.max_abs, "max_rel": fig.max_rel}
+    return PairFigures(fig.max_abs, fig.max_rel)
 
 
-def _value_verdict(pairs: list[dict | None], limit: float) -> str:
-    return PASS if all(p is None or p["max_abs"] <= limit for p in pairs) else FAIL
+def _value_verdict(pairs: list[PairFigures | None], limit: float) -> str:
+    return PASS if all(p is None or p.max_abs <= limit for p in pairs) else FAIL
 
 
-def zoom_rows(inputs: dict[str, np.ndarray], modern: dict, legacy: dict, tol: OpsTolerances) -> list[dict]:
+def zoom_rows(inputs: dict[str, np.ndarray], modern: dict, legacy: dict, tol: OpsTolerances) -> list[ZoomRow]:
     rows = []
     for k, case in enumerate(zoom_cases()):
         factor, dtype = case["factors"][1], case["dtype"]
         port = zoom(torch.from_numpy(inputs[case["input"]])[None], factor, case["order"])[0].numpy()
         ours, theirs = modern.get(f"zoom/{k}"), legacy.get(f"zoom/{k}")
-        pairs = {
-            "port_vs_modern": _pair(port, ours, "zoom"),
-            "port_vs_legacy": _pair(port, theirs, "zoom"),
-            "modern_vs_legacy": _pair(ours, theirs, "zoom"),
-        }
+        port_vs_modern, port_vs_legacy = _pair(port, ours, "zoom"), _pair(port, theirs, "zoom")
         rows.append(
-            {
-                "op": "zoom",
-                "case": f"x{factor:g}, order {case['order']}, {dtype}",
-                "factor": factor,
-                "order": case["order"],
-                "dtype": dtype,
-                "shape": list(port.shape),
-                **pairs,
-                "tolerance": tol.max_abs[dtype],
-                "verdict": _value_verdict([pairs["port_vs_modern"], pairs["port_vs_legacy"]], tol.max_abs[dtype]),
-            }
+            ZoomRow(
+                f"x{factor:g}, order {case['order']}, {dtype}",
+                factor,
+                case["order"],
+                dtype,
+                list(port.shape),
+                port_vs_modern,
+                port_vs_legacy,
+                _pair(ours, theirs, "zoom"),
+                tol.max_abs[dtype],
+                _value_verdict([port_vs_modern, port_vs_legacy], tol.max_abs[dtype]),
+            )
         )
     return rows
 
@@ -179,7 +261,7 @@ def stop_tie(
 
 def tv_rows(
     inputs: dict[str, np.ndarray], modern: dict, legacy: dict, weights: tuple[float, ...], tol: OpsTolerances
-) -> list[dict]:
+) -> list[TvRow]:
     """One row per case and kernel of :func:`port.ops.tv_bregman` (both run on the CPU)."""
     return [
         tv_row(inputs, modern, legacy, k, case, method, tol)
@@ -190,7 +272,7 @@ def tv_rows(
 
 def tv_row(
     inputs: dict[str, np.ndarray], modern: dict, legacy: dict, k: int, case: dict, method: str, tol: OpsTolerances
-) -> dict:
+) -> TvRow:
     dtype, per_channel = case["dtype"], case["per_channel"]
     result = tv_bregman(
         inputs[case["input"]],
@@ -211,55 +293,55 @@ def tv_row(
             counts[name] is not None
             and counts[name] != port_count
             or pairs[f"port_vs_{name}"] is not None
-            and pairs[f"port_vs_{name}"]["max_abs"] > limit
+            and pairs[f"port_vs_{name}"].max_abs > limit
         )
         if differs:
             ties[name] = stop_tie(result.rmse, result.iterations, counts[name], case["eps"], tol.stop_margin[dtype])
-    pairs["modern_vs_legacy"] = _pair(modern.get(f"tv/{k}"), legacy.get(f"tv/{k}"), "tv")
     verdict = FAIL if any(v is None for v in ties.values()) else STOP_TIE if ties else PASS
-    return {
-        "op": "tv_bregman",
-        "case": f"{method}: w={case['weight']:g}, {'per channel' if per_channel else 'joint'}, {dtype}",
-        "kernel": method,
-        "weight": case["weight"],
-        "mode": "per_channel" if per_channel else "joint",
-        "dtype": dtype,
-        "shape": list(result.image.shape),
-        **pairs,
-        "iterations": {"port": np.atleast_1d(result.iterations).tolist(), **counts},
-        "stop_ties": ties,
-        "tolerance": limit,
-        "verdict": verdict,
-    }
+    return TvRow(
+        f"{method}: w={case['weight']:g}, {'per channel' if per_channel else 'joint'}, {dtype}",
+        method,
+        case["weight"],
+        "per_channel" if per_channel else "joint",
+        dtype,
+        list(result.image.shape),
+        pairs["port_vs_modern"],
+        pairs["port_vs_legacy"],
+        _pair(modern.get(f"tv/{k}"), legacy.get(f"tv/{k}"), "tv"),
+        TvIterations(np.atleast_1d(result.iterations).tolist(), counts["modern"], counts["legacy"]),
+        ties,
+        limit,
+        verdict,
+    )
 
 
-def verdict(rows: list[dict]) -> dict:
+def verdict(rows: list[ZoomRow | TvRow]) -> Verdict:
     failures = [
-        f"{r['op']} {r['case']}: max abs above {r['tolerance']:g}"
-        + (" or iteration counts differ, with no stopping value near eps" if r["op"] == "tv_bregman" else "")
+        f"{r.op} {r.case}: max abs above {r.tolerance:g}"
+        + (" or iteration counts differ, with no stopping value near eps" if isinstance(r, TvRow) else "")
         for r in rows
-        if r["verdict"] == FAIL
+        if r.verdict == FAIL
     ]
-    ties = sum(r["verdict"] == STOP_TIE for r in rows)
+    ties = sum(r.verdict == STOP_TIE for r in rows)
     worst = {
         d: max(
             (
-                r[k]["max_abs"]
+                pair.max_abs
                 for r in rows
-                if r["dtype"] == d and r["verdict"] != STOP_TIE
-                for k in ("port_vs_modern", "port_vs_legacy")
-                if r[k] is not None
+                if r.dtype == d and r.verdict != STOP_TIE
+                for pair in (r.port_vs_modern, r.port_vs_legacy)
+                if pair is not None
             ),
             default=0.0,
         )
         for d in DTYPES
     }
-    summary = (
-        f"{'FAIL' if failures else 'PASS'}: {len(rows)} cases, worst port max abs "
+    detail = (
+        f"{len(rows)} cases, worst port max abs "
         f"{worst['float64']:.3g} (float64), {worst['float32']:.3g} (float32); "
         f"{ties} stop tie(s); {len(failures)} failure(s)"
     )
-    return {"pass": not failures, "failures": failures, "stop_ties": ties, "summary": summary}
+    return Verdict(not failures, detail, failures, ties)
 
 
 def run_ops_parity(
@@ -270,8 +352,8 @@ def run_ops_parity(
     weights: tuple[float, ...] = TV_WEIGHTS,
     threads: int = 1,
     tolerances: Tolerances | None = None,
-) -> dict:
-    """Run every ops case in the port, the modern venv and the legacy stack; return the report (JSON-ready)."""
+) -> OpsReport:
+    """Run every ops case in the port, the modern venv and the legacy stack; return the report."""
     if size < 2:
         raise ValueError(f"size must be at least 2, got {size}")
     tol = tolerances or Tolerances.load()
@@ -285,66 +367,15 @@ def run_ops_parity(
             np.save(paths[name], array)
         result = stack.run("ops", {"zoom": zooms, "tv": tvs}, paths, threads=threads)
     modern, modern_skipped = run_cases(inputs, zooms, tvs)
-    rows = zoom_rows(inputs, modern, result.arrays, ops_tol) + tv_rows(
-        inputs, modern, result.arrays, tuple(weights), ops_tol
+    zoom_table = zoom_rows(inputs, modern, result.arrays, ops_tol)
+    tv_table = tv_rows(inputs, modern, result.arrays, tuple(weights), ops_tol)
+    return OpsReport(
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        inputs=OpsInputs(seed, size, list(weights), TV_MAX_ITER, TV_EPS, stack.name, threads),
+        tolerances={"source": ops_tol.source, "table": tol.table["ops"]},
+        environment={"port": port_manifest(), "legacy": result.manifest},
+        verdict=verdict([*zoom_table, *tv_table]),
+        skipped={"modern": modern_skipped, "legacy": result.manifest["job"].get("skipped", [])},
+        zoom=zoom_table,
+        tv_bregman=tv_table,
     )
-    return {
-        "kind": "ops",
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "inputs": {
-            "seed": seed,
-            "size": size,
-            "weights": list(weights),
-            "max_iter": TV_MAX_ITER,
-            "eps": TV_EPS,
-            "legacy_stack": stack.name,
-            "legacy_blas_threads": threads,
-        },
-        "tolerances": {"source": ops_tol.source, "table": tol.table["ops"]},
-        "environment": {"port": port_manifest(), "legacy": result.manifest},
-        "skipped": {"modern": modern_skipped, "legacy": result.manifest["job"].get("skipped", [])},
-        "zoom": [r for r in rows if r["op"] == "zoom"],
-        "tv_bregman": [r for r in rows if r["op"] == "tv_bregman"],
-        "verdict": verdict(rows),
-    }
-
-
-def add_ops_parser(subparsers: argparse._SubParsersAction) -> None:
-    """``mfv parity ops``: level 3, written as a report."""
-    parser = subparsers.add_parser(
-        "ops", help="level 3: port zoom / TV Bregman vs scipy and scikit-image, modern and legacy"
-    )
-    parser.add_argument("--out", type=Path, help="report directory (default reports/ops-<time>)")
-    add_force_arg(parser)
-    add_stack_args(parser)
-    parser.add_argument("--seed", type=seed_number, default=0, help="seed of the test arrays")
-    parser.add_argument("--size", type=positive_int, default=227, help="image side (default 227, MFV's crop)")
-    parser.add_argument(
-        "--weights",
-        type=float,
-        nargs="+",
-        default=list(TV_WEIGHTS),
-        help=f"TV Bregman weights (default {' '.join(map(str, TV_WEIGHTS))})",
-    )
-    parser.add_argument("--tolerances", type=Path, help="tolerance table JSON (default: parity/tolerances.json)")
-    parser.set_defaults(handler=ops_command)
-
-
-def ops_command(args: argparse.Namespace) -> int:
-    """Run level 3 and write its report; 0 if every case is within tolerance, else 1."""
-    from parity.ops_report import render
-
-    out = check_output(args.out or Path("reports") / f"ops-{time.strftime('%Y%m%d-%H%M%S')}", force=args.force)
-    tol = Tolerances.load(args.tolerances) if args.tolerances else Tolerances.load()
-    report = run_ops_parity(
-        stack_from_args(args),
-        seed=args.seed,
-        size=args.size,
-        weights=tuple(args.weights),
-        threads=args.threads,
-        tolerances=tol,
-    )
-    path = write_report(out, report, render(report), force=args.force)
-    print(report["verdict"]["summary"])
-    print(f"report: {path}")
-    return 0 if report["verdict"]["pass"] else 1

@@ -48,12 +48,12 @@ def load_rgb(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarra
 
 
 def preprocess(rgb: np.ndarray, mean_bgr: np.ndarray = CAFFE_MEAN_BGR) -> np.ndarray:
-    """``float32(CHW, channels reversed to BGR) - mean``: the spec's ``preprocess``."""
+    """``float32(CHW, channels reversed to BGR) - mean``: ``preprocess`` of docs/legacy-spec.md."""
     return np.ascontiguousarray(rgb[:, :, ::-1].transpose(2, 0, 1), dtype=np.float32) - mean_bgr[:, None, None]
 
 
 def deprocess(x: np.ndarray, mean_bgr: np.ndarray = CAFFE_MEAN_BGR) -> np.ndarray:
-    """``HxWx3 RGB of (x + mean)``: the spec's ``deprocess`` of a CHW BGR array."""
+    """``HxWx3 RGB of (x + mean)``: ``deprocess`` (docs/legacy-spec.md) of a CHW BGR array."""
     return (x + mean_bgr[:, None, None])[::-1].transpose(1, 2, 0)
 
 

@@ -19,7 +19,6 @@ fails at once, not after the computation.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -111,12 +110,3 @@ def output_directory(path: str | Path, *, force: bool = False) -> Iterator[Path]
     with atomic_directory(absolute) as partial:
         (partial / MARKER).write_text(json.dumps({"format": FORMAT}) + "\n")
         yield partial
-
-
-def add_force_arg(parser: argparse.ArgumentParser) -> None:
-    """Add ``--force``: replace what is at ``--out`` even when the output rule refuses it."""
-    parser.add_argument(
-        "--force",
-        action="store_true",
-        help="replace what is at --out even if it is not empty and not an mfv output (its files are removed)",
-    )

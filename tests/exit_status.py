@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 
-from port.cli import main
+from mfv_cli.main import main
 
 
 def exit_status(argv: Sequence[str]) -> int:

@@ -1,4 +1,4 @@
-"""The legacy MFV loop written again, plainly, in numpy from the spec (legacy-mfv-spec.md, sections 2-4).
+"""The legacy MFV loop written again, plainly, in numpy from the spec (docs/legacy-spec.md, sections 2-4).
 
 An independent second implementation for differential tests of ``port.mfv``:
 it shares no code with the port's loop.  The net is a black box that maps a

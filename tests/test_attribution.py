@@ -1,7 +1,7 @@
 """The step judge (parity.attribution) against a stand-in legacy side: no Caffe needed.
 
 The stand-in is the legacy step written plainly in numpy and scikit-image
-from the spec (section 3): ``x += step / mean|g| * g`` with numpy 1.x's
+from docs/legacy-spec.md (section 3): ``x += step / mean|g| * g`` with numpy 1.x's
 float64 coefficient applied in float32, each channel clipped to
 ``[-mean_c, 255 - mean_c]``, deprocessed to float64 RGB and denoised with
 ``skimage.restoration.denoise_tv_bregman`` jointly over the channels.  It
@@ -56,7 +56,7 @@ def crop():
 
 
 def stand_in_step(crop: np.ndarray, gradient: np.ndarray, step_size: float, weight: float) -> Stages:
-    """The legacy step, written from the spec (CHW BGR minus the mean, float32)."""
+    """The legacy step, written from docs/legacy-spec.md (CHW BGR minus the mean, float32)."""
     coefficient = np.float32(step_size / float(np.abs(gradient).mean(dtype=np.float64)))
     stepped = crop + coefficient * gradient
     mean = CAFFE_MEAN_BGR[:, None, None]

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from mfv_cli.main import main
 from port.atomic import atomic_directory
 from port.caffe import load_net
-from port.cli import main
 
 NETS = Path(__file__).parent / "nets"
 

@@ -12,7 +12,6 @@ families once t-SNE has embedded them.
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 from pathlib import Path
@@ -22,7 +21,8 @@ import pytest
 from PIL import Image
 from sklearn.metrics import adjusted_rand_score
 
-from port.facets import add_facets_parser, facets_command, make_facets
+from mfv_cli.main import main
+from port.facets import make_facets
 from port.facets.cluster import check_counts, cluster_codes, kmeans, nearest_to_centroids, reduce_pca, tsne_perplexity
 from port.facets.images import UnreadableImageError, list_images, read_rgb
 from port.facets.outputs import mean_image
@@ -266,24 +266,20 @@ def test_skipped_files_counting_against_k_times_m_is_a_clear_error(net, tmp_path
 
 def test_cli_warns_about_random_weights_and_writes_facets(tmp_path, capsys):
     write_families(tmp_path / "images", 3, seed=5)
-    parser = argparse.ArgumentParser(prog="mfv")
-    add_facets_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(
-        [
-            "facets",
-            "--images",
-            str(tmp_path / "images"),
-            "--layer",
-            "pool5",
-            "--k",
-            "2",
-            "--m",
-            "3",
-            "--out",
-            str(tmp_path / "out"),
-        ]
-    )
-    assert facets_command(args) == 0
+    argv = [
+        "facets",
+        "--images",
+        str(tmp_path / "images"),
+        "--layer",
+        "pool5",
+        "--k",
+        "2",
+        "--m",
+        "3",
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    assert main(argv) == 0
     captured = capsys.readouterr()
     assert "WARNING: no --weights" in captured.err and "not pretrained" in captured.err
     assert "wrote 2 facets of 12 images" in captured.out

@@ -5,7 +5,7 @@ import json
 import numpy as np
 from PIL import Image
 
-from port.cli import main
+from mfv_cli.main import main
 from tests.test_facets import write_families
 
 

@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from mfv_cli.exits import Terminated, sigterm_raises
 from port.caffe import CaffeFormatError, fill_random, load_net, save_caffemodel
-from port.exits import Terminated, sigterm_raises
 from port.facets.images import read_rgb
 from port.imaging import load_rgb
 from port.outputs import OutputError, output_directory
@@ -155,7 +155,7 @@ def test_sigterm_kills_the_legacy_job_and_removes_its_folder(tmp_path):
     jobs.mkdir()
     env = dict(os.environ, TMPDIR=str(jobs), PYTHONPATH=str(REPO))
     mfv = subprocess.Popen(
-        [sys.executable, "-m", "port.cli", "legacy", "info", "--stack", f"local:{script}"],
+        [sys.executable, "-m", "mfv_cli", "legacy", "info", "--stack", f"local:{script}"],
         env=env,
         stderr=subprocess.PIPE,
         text=True,

@@ -6,10 +6,10 @@ import pytest
 import parity.attribution
 import port.mfv.loop
 import port.mfv.step
-from parity.attribution import FAIL
 from parity.lockstep import LockstepTolerances
 from parity.runs import RunSetup, lockstep
 from parity.tolerances import Tolerances
+from parity.verdict import FAIL
 from port.caffe import Target, save_caffemodel
 from port.mfv.backends import TorchOps
 from port.mfv.crops import crop_at

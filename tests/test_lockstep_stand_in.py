@@ -17,9 +17,10 @@ from skimage.restoration import denoise_tv_bregman
 
 import port.mfv.crops
 import port.mfv.loop
-from parity.attribution import FAIL, port_choices
+from parity.attribution import port_choices
 from parity.lockstep import LockstepObserver, LockstepTolerances
 from parity.tolerances import Tolerances
+from parity.verdict import FAIL
 from port.caffe import Target, fill_random, input_gradient, load_net
 from port.mfv.backends import TorchOps
 from port.mfv.loop import MFVConfig, run_mfv

@@ -27,7 +27,7 @@ from skimage.restoration import denoise_tv_bregman
 from legacy_caffe.ops_reference import Denoiser
 from parity.ops import stop_tie
 from port.ops import tv_bregman
-from port.ops.gauss_seidel import SWEEP_WEIGHT, sweep
+from port.ops.tv._gauss_seidel import SWEEP_WEIGHT, sweep
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 F64_TOLERANCE, F32_TOLERANCE, STOP_MARGIN = 1e-9, 1e-3, 1e-9
@@ -211,7 +211,7 @@ def test_sequential_batch_is_bitwise_skimage_compiled_for_avx2(tmp_path):
     script = """
 import sys, numpy as np
 from port.ops import tv_bregman
-from port.ops.bregman_sequential import _iterate
+from port.ops.tv._sequential import _iterate
 out = tv_bregman(np.load(sys.argv[1] + "/stack.npy"), [0.01, 0.1, 0.4, 1.0, 2.0], batch=True)
 np.save(sys.argv[1] + "/out.npy", out)
 code = "".join(_iterate.inspect_asm().values())

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from mfv_cli.main import main
 from parity.batch import batch_free_run, batch_lockstep
 from port.caffe import CaffeNetwork, Target, read_prototxt, save_caffemodel
-from port.cli import main
 from port.mfv.backends import TorchOps
 from port.mfv.loop import MFVConfig, run_mfv
 from port.mfv.presets import preset

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from parity.layers import FAIL, PASS, POOL_TIE, compare_backward, run_layers_parity
+from parity.layers import compare_backward, run_layers_parity
 from parity.legacy_results import LayersDump
 from parity.tolerances import Tolerances
+from parity.verdict import FAIL, PASS, POOL_TIE
 from port.caffe import Target, fill_random, load_net, read_prototxt, read_weights, write_caffemodel
 from port.caffe.schema import NetParameter, V1LayerParameter
 from port.imaging import preprocess, random_start
@@ -62,21 +63,21 @@ def caffenet_reports(legacy_stack, caffenet_files):
 
 
 def _assert_within_tolerance_or_tie(report):
-    assert report["weights"]["bitwise_equal"]
-    for row in report["forward"]:
-        assert row["max_rel"] <= row["tolerance"], row
-        assert row["tolerance"] == (SOFTMAX_TOLERANCE if row["blob"] == "prob" else TOLERANCE)
-        assert row.get("local_max_rel", 0.0) <= TOLERANCE, row
-    for target in report["backward"]:
-        softmax_target = target["target"].startswith("prob:")
-        for row in target["blobs"]:
-            assert row["tolerance"] == (SOFTMAX_TOLERANCE if softmax_target else TOLERANCE)
-            assert row["verdict"] in (PASS, POOL_TIE), (target["target"], row)
-            if row["verdict"] == POOL_TIE:
-                assert row["max_rel_with_legacy_argmax"] <= row["tolerance"]
+    assert report.weights_equal
+    for row in report.forward:
+        assert row.figures.max_rel <= row.tolerance, row
+        assert row.tolerance == (SOFTMAX_TOLERANCE if row.blob == "prob" else TOLERANCE)
+        assert row.local is None or row.local.max_rel <= TOLERANCE, row
+    for target in report.backward:
+        softmax_target = target.target.startswith("prob:")
+        for row in target.blobs:
+            assert row.tolerance == (SOFTMAX_TOLERANCE if softmax_target else TOLERANCE)
+            assert row.verdict in (PASS, POOL_TIE), (target.target, row)
+            if row.verdict == POOL_TIE:
+                assert row.with_legacy_argmax.max_rel <= row.tolerance
             else:
-                assert row["max_rel"] <= row["tolerance"]
-    assert report["verdict"]["pass"], report["verdict"]["failures"]
+                assert row.figures.max_rel <= row.tolerance
+    assert report.verdict.passed, report.verdict.failures
 
 
 def test_caffe_wrote_the_deterministic_weights_the_port_generates(caffenet_files):
@@ -100,25 +101,25 @@ def test_v1_file_really_is_the_2014_layout(caffenet_files):
 @pytest.mark.parametrize("fmt", ["v2", "v1"])
 def test_caffenet_every_blob_and_diff_within_tolerance(caffenet_reports, fmt):
     report = caffenet_reports[fmt]
-    assert [r["blob"] for r in report["forward"]] == CAFFENET_BLOBS
+    assert [r.blob for r in report.forward] == CAFFENET_BLOBS
     _assert_within_tolerance_or_tie(report)
-    assert report["inputs"]["targets"] == ["fc8:0", "fc7:0", "conv5:0:6:6"]
-    assert report["environment"]["legacy"]["environment"]["versions"]["caffe"] == "1.0.0"
+    assert report.inputs.targets == ["fc8:0", "fc7:0", "conv5:0:6:6"]
+    assert report.environment["legacy"]["environment"]["versions"]["caffe"] == "1.0.0"
 
 
 def test_v1_and_v2_give_identical_port_parameters_and_legacy_figures(caffenet_files, caffenet_reports):
     a, b = load_net(CAFFENET_PROTOTXT, caffenet_files["v2"]), load_net(CAFFENET_PROTOTXT, caffenet_files["v1"])
     for pa, pb in zip(a.parameters(), b.parameters()):
         assert torch.equal(pa, pb)
-    assert caffenet_reports["v1"]["forward"] == caffenet_reports["v2"]["forward"]
+    assert caffenet_reports["v1"].forward == caffenet_reports["v2"].forward
 
 
 def test_this_caffenet_case_has_no_pool_ties_so_nothing_is_excused(caffenet_reports):
     """Measured: these weights give no max-pool near-tie on this input (nor on seeds 1-3 or the bell pepper), so
     every diff passes outright.  Ties that do occur are checked in test_parity_runs (free-run replay)."""
     for report in caffenet_reports.values():
-        assert [t for entry in report["pool_ties"].values() for t in entry["ties"]] == []
-        assert {r["verdict"] for b in report["backward"] for r in b["blobs"]} == {PASS}
+        assert [t for entry in report.pool_ties.values() for t in entry.ties] == []
+        assert {r.verdict for b in report.backward for r in b.blobs} == {PASS}
 
 
 @needs(BELL_PEPPER_MEAN_0)
@@ -161,6 +162,6 @@ def test_googlenet_style_net_every_blob_within_tolerance(legacy_stack, tmp_path)
         seed=3,
         targets=[Target("fc", 4), Target("prob", 1), Target("left", 5, 2, 3), Target("b3x3", 2, 4, 4)],
     )
-    blobs = [r["blob"] for r in report["forward"]]
+    blobs = [r.blob for r in report.forward]
     assert {"mixed/concat", "s1", "s2", "sum", "prod", "max", "gpool", "flat", "drop", "norm2"} <= set(blobs)
     _assert_within_tolerance_or_tie(report)

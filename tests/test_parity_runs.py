@@ -10,10 +10,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from parity.attribution import FAIL, PASS
 from parity.lockstep import LockstepTolerances
 from parity.runs import RunSetup, lockstep, run_parity
 from parity.tolerances import Tolerances
+from parity.verdict import FAIL, PASS
 from port.caffe import Target, save_caffemodel
 from port.imaging import load_rgb
 from port.mfv.backends import ReferenceOps
@@ -44,20 +44,20 @@ def setup_for(weights, *, start_path=None, preset_name="mean", scale=None, net=N
 
 
 def assert_lockstep_holds(section):
-    assert section["offsets_identical"] and section["schedules_identical"]
-    assert all(z["pass"] for z in section["zooms"]) and len(section["zooms"]) == 2
-    for row in section["rows"]:
-        assert_step_evidence(row, STEP_TOL.step)
-    assert section["pass"]
+    assert section.offsets_identical and section.schedules_identical
+    assert all(z.passed for z in section.zooms) and len(section.zooms) == 2
+    for row in section.rows:
+        assert_step_evidence(row.as_dict(), STEP_TOL.step)
+    assert section.passed
 
 
 def test_lockstep_whole_mean_preset_from_the_random_start(legacy_stack, weights):
     report, _ = run_parity(setup_for(weights), legacy_stack, mode="lockstep", progress=False)
-    section = report["lockstep"]
-    assert section["steps"] == 370
+    section = report.lockstep
+    assert len(section.rows) == 370
     assert_lockstep_holds(section)
-    assert section["verdicts"][PASS] >= 1 and section["rows"][0]["verdict"] == PASS
-    assert report["verdict"]["pass"]
+    assert section.verdicts[PASS] >= 1 and section.rows[0].verdict == PASS
+    assert report.verdict.passed
 
 
 @needs(BELL_PEPPER_MEAN_0)
@@ -65,8 +65,8 @@ def test_lockstep_whole_mean_preset_from_the_bell_pepper_mean_image(legacy_stack
     report, _ = run_parity(
         setup_for(weights, start_path=BELL_PEPPER_MEAN_0), legacy_stack, mode="lockstep", progress=False
     )
-    assert report["lockstep"]["steps"] == 370
-    assert_lockstep_holds(report["lockstep"])
+    assert len(report.lockstep.rows) == 370
+    assert_lockstep_holds(report.lockstep)
 
 
 def test_attribution_is_no_blanket_excuse(legacy_stack, weights):
@@ -113,29 +113,29 @@ def test_attribution_is_no_blanket_excuse(legacy_stack, weights):
 
 def test_free_run_is_judged_against_the_legacy_noise_floor(legacy_stack, weights):
     report, images = run_parity(setup_for(weights), legacy_stack, mode="free", progress=False)
-    free = report["free"]
-    assert free["trace"]["offsets_and_schedules_identical"] and free["trace"]["iterations"] == [370, 370]
+    free = report.free
+    assert free.trace.offsets_and_schedules_identical and free.trace.iterations == [370, 370]
     assert set(images) == {"port", "legacy", "legacy, other thread count"}
-    port, floor = free["port_vs_legacy"], free["noise_floor"]
+    port, floor = free.port_vs_legacy, free.floor.figures
     # The README's level-5 claim, with the margins of tolerances.json (pinned in test_suite_rules.py) written out:
     # the port is no further from legacy than legacy with 2 BLAS threads is from legacy with 1.
-    assert port["psnr_db"] >= floor["psnr_db"] - 1.0 and port["within_one"] >= floor["within_one"] - 0.05
+    assert port.psnr_db >= floor.psnr_db - 1.0 and port.within_one >= floor.within_one - 0.05
     # ... and both near the README's figures (~30 dB, ~1/3 of values within one grey level; measured here
     # 29.6 and 29.5 dB, 32.8% and 32.8%), not merely finite images.
-    assert min(port["psnr_db"], floor["psnr_db"]) > 28 and min(port["within_one"], floor["within_one"]) > 0.25
-    first = free["first_divergence"]
-    assert first["iteration"] is not None and first["iteration"] < 370
-    replayed = report["lockstep_replay"]["rows"]
-    assert replayed and any(row["verdict"] != PASS for row in replayed) == ("no single event" not in first["cause"])
+    assert min(port.psnr_db, floor.psnr_db) > 28 and min(port.within_one, floor.within_one) > 0.25
+    first = free.first_divergence
+    assert first.iteration is not None and first.iteration < 370
+    replayed = report.lockstep_replay.rows
+    assert replayed and any(row.verdict != PASS for row in replayed) == ("no single event" not in first.cause)
     # Pool ties really happen here (measured: pool1 and pool2 at iteration 3, pool1 at 5): each a near-tie that
     # the port resolves the other way, its own pick the larger of the two values.
-    ties = [tie for row in replayed for tie in row["ties"]]
-    assert ties and "max-pool argmax flip" in first["cause"]
+    ties = [tie for row in replayed for tie in row.judgement.ties]
+    assert ties and "max-pool argmax flip" in first.cause
     for tie in ties:
-        own, other = tie["port_values"]
-        assert tie["port_index"] != tie["legacy_index"] and own >= other and tie["relative_gap"] < 1e-5
-    assert free["within_floor"] and report["verdict"]["pass"]
-    assert "port WITHIN the legacy noise floor" in report["verdict"]["summary"]
+        own, other = tie.port_values
+        assert tie.port_index != tie.legacy_index and own >= other and tie.relative_gap < 1e-5
+    assert free.floor.within_floor and report.verdict.passed
+    assert "port WITHIN the legacy noise floor" in report.verdict.summary
 
 
 def test_center_bias_preset_on_both_stacks_reports_the_nan(legacy_stack, weights):
@@ -143,11 +143,11 @@ def test_center_bias_preset_on_both_stacks_reports_the_nan(legacy_stack, weights
     report, _ = run_parity(
         setup_for(weights, preset_name="center", scale=0.05), legacy_stack, mode="free", floor=False, progress=False
     )
-    non_finite = report["free"]["non_finite"]
+    non_finite = report.free.non_finite
     assert non_finite["port"] and non_finite["legacy"]
     assert non_finite["port"].split(":")[0] == non_finite["legacy"].split(":")[0]
     assert "mean |g| = 0" in non_finite["port"]
-    assert report["free"]["trace"]["offsets_and_schedules_identical"]
+    assert report.free.trace.offsets_and_schedules_identical
 
 
 def test_center_bias_preset_without_legacy_quirks_stays_finite(weights):

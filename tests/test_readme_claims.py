@@ -14,8 +14,8 @@ import pytest
 import torch
 
 import parity.layers
+from mfv_cli.main import main
 from port.caffe import load_net
-from port.cli import main
 
 NET = Path(__file__).parent / "nets" / "tiny_mfv.prototxt"
 

@@ -1,4 +1,10 @@
-"""Load a Caffe net from prototxt (+ caffemodel) into a ``CaffeNetwork``."""
+"""Load a Caffe net from prototxt (+ caffemodel) into a ``CaffeNetwork``.
+
+The one import of ``port`` from ``legacy_caffe``, on purpose: ``fill_random``
+draws its weights with ``legacy_caffe.random_weights``, the very generator the
+legacy side uses, so both sides get the same weights from the same seed; that
+module is pure numpy and runs in both interpreters (tests/test_import_contract.py).
+"""
 
 from __future__ import annotations
 

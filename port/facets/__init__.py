@@ -4,10 +4,10 @@
 k mean images, one per cluster of how the network codes them.  Modules, one
 job each: ``images`` (listing, reading, resizing), ``codes`` (batched codes
 from any blob), ``cluster`` (PCA, t-SNE, k-means, nearest images),
-``outputs`` (the facets directory), ``command`` (the function and the CLI).
+``outputs`` (the facets directory), ``make`` (the whole recipe, ``make_facets``).
 See ``docs/facets.md``.
 """
 
-from port.facets.command import FacetsResult, add_facets_parser, facets_command, make_facets
+from port.facets.make import FacetsResult, make_facets
 
-__all__ = ["FacetsResult", "add_facets_parser", "facets_command", "make_facets"]
+__all__ = ["FacetsResult", "make_facets"]

@@ -42,11 +42,11 @@ from matplotlib.offsetbox import AnnotationBbox, OffsetImage
 from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
-from parity.report import page, table
 from port.facets.cluster import Clustering
 from port.facets.codes import Codes
 from port.facets.images import read_rgb
 from port.outputs import output_directory
+from port.pages import page, table
 
 JPEG_QUALITY = 75
 JPEG_SUBSAMPLING = 2  # 4:2:0

@@ -30,7 +30,7 @@ import torch
 from skimage.restoration import denoise_tv_bregman
 
 from port.ops import tv_bregman, zoom
-from port.ops.tv_bregman import all_finite
+from port.ops.tv import all_finite
 
 TV_MAX_ITER = 100
 TV_EPS = 1e-3

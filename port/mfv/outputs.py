@@ -18,16 +18,13 @@ import json
 from dataclasses import asdict, fields
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from PIL import Image
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from port.confine import plain_name  # noqa: E402
-from port.mfv.loop import MFVRun, TraceRow  # noqa: E402
-from port.outputs import output_directory  # noqa: E402
+from port.confine import plain_name
+from port.mfv.loop import MFVRun, TraceRow
+from port.outputs import output_directory
 
 TRACE_FIELDS = [f.name for f in fields(TraceRow) if f.name != "guarded"]
 
@@ -67,7 +64,8 @@ def read_trace(path: str | Path) -> list[dict]:
 
 def activation_plot(path: Path, trace: list[TraceRow], title: str) -> None:
     """Target and best activation over the iterations, octave boundaries marked."""
-    fig, ax = plt.subplots(figsize=(9, 3.6))
+    fig = Figure(figsize=(9, 3.6))
+    ax = fig.subplots()
     its = [r.iteration for r in trace]
     ax.plot(its, [r.target_act for r in trace], lw=1.2, label="target unit")
     ax.plot(its, [r.best_act for r in trace], lw=0.8, alpha=0.7, label="best unit")
@@ -83,7 +81,6 @@ def activation_plot(path: Path, trace: list[TraceRow], title: str) -> None:
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
 
 
 def write_run(

@@ -32,9 +32,10 @@ from dataclasses import dataclass
 import torch
 
 from port.caffe import CaffeNetwork, Target
+from port.imaging import CAFFE_MEAN_BGR
 from port.mfv.backends import LoopOps
 
-MEAN_BGR = torch.tensor([104.0, 117.0, 123.0], dtype=torch.float32).view(1, 3, 1, 1)
+MEAN_BGR = torch.tensor(CAFFE_MEAN_BGR).view(1, 3, 1, 1)
 
 
 @dataclass(frozen=True)

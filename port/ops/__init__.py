@@ -2,7 +2,7 @@
 
 from port.ops.lrn import lrn_across_channels, lrn_within_channel
 from port.ops.pooling import PoolGeometry, ave_pool, caffe_pool_extent, gather_pool, max_pool, pooled_shape
-from port.ops.tv_bregman import BregmanResult, tv_bregman
+from port.ops.tv import BregmanResult, tv_bregman
 from port.ops.zoom import zoom
 
 __all__ = [

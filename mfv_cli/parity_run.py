@@ -1,26 +1,25 @@
-"""``mfv parity run``: the arguments of ``mfv visualize`` plus ``--mode lockstep|free``."""
+"""``mfv parity run``: the arguments of ``mfv visualize`` plus ``--mode lockstep|free``; levels 4-5 as a report."""
 
 from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
+from mfv_cli.model_options import add_model_options, checked_config, net_from_args, ops_from_args, weights_file
+from mfv_cli.options import add_parity_options, add_quiet_option, stack_from_args, tolerances_from_args
+from mfv_cli.reports import announce, report_dir
 from parity.report import write_report
 from parity.run_report import render
 from parity.runs import RunSetup, run_parity
-from parity.stack_args import add_stack_args, stack_from_args
-from parity.tolerances import Tolerances
+from port.caffe import CaffeNetwork
 from port.confine import name_of_layer
 from port.imaging import load_rgb, random_start
-from port.mfv.command import add_model_args, checked_config, net_from_args, ops_from_args, weights_file
-from port.outputs import add_force_arg, check_output
 
 
-def add_run_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("run", help="levels 4-5: the MFV loop in lockstep or as free runs on both stacks")
-    add_model_args(parser)
+    add_model_options(parser)
     parser.add_argument("--mode", choices=("lockstep", "free"), default="lockstep")
     parser.add_argument(
         "--no-floor",
@@ -28,21 +27,16 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
         action="store_false",
         help="free mode: skip the legacy run with the other BLAS thread count (the noise floor)",
     )
-    add_stack_args(parser, threads=(1, 2))
-    parser.add_argument("--tolerances", type=Path, help="tolerance table JSON (default: parity/tolerances.json)")
-    parser.add_argument("--out", type=Path, help="report directory (default reports/run-<mode>-<time>)")
-    add_force_arg(parser)
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.set_defaults(handler=run_command)
+    add_parity_options(parser, "run-<mode>", threads=(1, 2))
+    add_quiet_option(parser)
+    parser.set_defaults(handler=run)
 
 
-def run_command(args: argparse.Namespace) -> int:
-    out = check_output(
-        args.out or Path("reports") / f"run-{args.mode}-{time.strftime('%Y%m%d-%H%M%S')}", force=args.force
-    )
+def run(args: argparse.Namespace) -> int:
+    out = report_dir(args, f"run-{args.mode}")
     net, prototxt = net_from_args(args)
     config = checked_config(net, args)
-    tol = Tolerances.load(args.tolerances) if args.tolerances else Tolerances.load()
+    tol = tolerances_from_args(args)
     start = None if args.start is None else load_rgb(args.start)
     with tempfile.TemporaryDirectory(prefix="mfv-parity-run-") as tmp:
         setup = RunSetup(
@@ -73,10 +67,8 @@ def run_command(args: argparse.Namespace) -> int:
         {k.replace(" ", "_").replace(",", ""): v for k, v in images.items()},
         force=args.force,
     )
-    print(report["verdict"]["summary"])
-    print(f"report: {path}")
-    return 0 if report["verdict"]["pass"] else 1
+    return announce(report, path)
 
 
-def start_shape(net) -> tuple[int, int]:
+def start_shape(net: CaffeNetwork) -> tuple[int, int]:
     return tuple(next(iter(net.inputs.values()))[2:])

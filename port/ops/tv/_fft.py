@@ -3,11 +3,11 @@
 Per iteration, d and b of every pixel are computed at once from the
 previous iterate (they depend on nothing else), and the in-place
 Gauss-Seidel u-update becomes one lower-triangular solve, done exactly by
-:func:`port.ops.gauss_seidel.sweep` (see :mod:`port.ops.split_bregman` for
+:func:`port.ops.tv._gauss_seidel.sweep` (see :mod:`port.ops.tv._split_bregman` for
 the formulas).  Every image of the batch stops on its own and then leaves
 the batch.  The stopping value's sum is taken in float64.  This is the
 kernel for GPUs, where the sequential loop of
-:mod:`port.ops.bregman_sequential` has no parallelism to offer.
+:mod:`port.ops.tv._sequential` has no parallelism to offer.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import math
 
 import torch
 
-from port.ops.bregman_frame import frame
-from port.ops.gauss_seidel import SWEEP_WEIGHT, sweep
+from port.ops.tv._frame import frame
+from port.ops.tv._gauss_seidel import SWEEP_WEIGHT, sweep
 
 
 class _Batch:

@@ -20,7 +20,10 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 
+from parity.stacks import LegacyStackError
+
 EXIT_OK, EXIT_PARITY_FAILED, EXIT_BAD_INPUT, EXIT_BUG = 0, 1, 2, 3
+EXPECTED_ERRORS = (ValueError, OSError, LegacyStackError)  # bad input or a broken stack (exit 2), not a bug
 REPORT_HINT = "mfv: this is a bug in mfv; please report it with the traceback above and the command line"
 
 
@@ -46,13 +49,6 @@ def sigterm_raises() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def expected_errors() -> tuple[type[BaseException], ...]:
-    """Errors that mean bad input or a broken stack (exit 2), not a bug."""
-    from parity.stacks import LegacyStackError
-
-    return (ValueError, OSError, LegacyStackError)
-
-
 def describe(error: BaseException) -> str:
     """The message of an expected error; an ``OSError`` as ``<file>: <what>``."""
     if isinstance(error, OSError) and error.filename is not None and error.strerror:
@@ -69,7 +65,7 @@ def run_handler(handler: Callable[[argparse.Namespace], int], args: argparse.Nam
         signum = interrupt.signum if isinstance(interrupt, Terminated) else signal.SIGINT
         print(f"mfv: stopped by {signal.Signals(signum).name}", file=sys.stderr)
         return 128 + signum
-    except expected_errors() as error:
+    except EXPECTED_ERRORS as error:
         print(f"mfv: error: {describe(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception:

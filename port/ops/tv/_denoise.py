@@ -2,10 +2,10 @@
 
 The algorithm, its edge extension and its stopping rule are those of
 scikit-image 0.18-0.26 (``_denoise_cy._denoise_tv_bregman``); see
-:mod:`port.ops.split_bregman` for the formulas and the two kernels: on a
+:mod:`port.ops.tv._split_bregman` for the formulas and the two kernels: on a
 CPU scikit-image's own loop, compiled (bitwise equal in float64 with the channels joint), and on a
 GPU a vectorised form whose in-place Gauss-Seidel sweep is solved exactly
-by FFT (:mod:`port.ops.gauss_seidel`; about 1e-12 on 0..255 data).  The
+by FFT (:mod:`port.ops.tv._gauss_seidel`; about 1e-12 on 0..255 data).  The
 iteration counts agree too, except where a stopping value lies within
 rounding of ``eps``.
 
@@ -35,7 +35,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from port.ops.split_bregman import BregmanRun, Method, split_bregman
+from port.ops.tv._split_bregman import BregmanRun, Method, split_bregman
 
 _FLOAT_DTYPES = (torch.float32, torch.float64)
 Array = np.ndarray | torch.Tensor

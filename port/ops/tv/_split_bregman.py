@@ -26,15 +26,15 @@ unless ``i < max_num_iter`` and
 
 Two kernels run it, with the same results to float64 rounding:
 
-* ``"sequential"`` (:mod:`port.ops.bregman_sequential`, CPU): scikit-image's
+* ``"sequential"`` (:mod:`port.ops.tv._sequential`, CPU): scikit-image's
   own pixel-by-pixel loop, compiled, with the batch's images (and channels)
   as SIMD lanes and the batch split over threads; bitwise scikit-image in
   float64 with the channels joint (per channel about 1e-13: scikit-image
   also carries the previous channel's values into the ghost cells of b and
   d, where they cancel).
-* ``"fft"`` (:mod:`port.ops.bregman_fft`, any device): d and b for all pixels
+* ``"fft"`` (:mod:`port.ops.tv._fft`, any device): d and b for all pixels
   at once, and the u-update as one exact triangular solve by FFT
-  (:func:`port.ops.gauss_seidel.sweep`); the whole batch in each tensor
+  (:func:`port.ops.tv._gauss_seidel.sweep`); the whole batch in each tensor
   operation.  Agrees with scikit-image to about 1e-12 on 0..255 data.
 
 ``"auto"`` picks ``"sequential"`` for CPU tensors and ``"fft"`` otherwise.
@@ -47,8 +47,8 @@ from typing import Literal
 
 import torch
 
-from port.ops.bregman_fft import split_bregman_fft
-from port.ops.bregman_sequential import split_bregman_sequential
+from port.ops.tv._fft import split_bregman_fft
+from port.ops.tv._sequential import split_bregman_sequential
 
 Method = Literal["auto", "sequential", "fft"]
 METHODS: tuple[str, ...] = ("auto", "sequential", "fft")

@@ -1,10 +1,10 @@
 """The split-Bregman iteration as scikit-image runs it, compiled, with the images of a batch as SIMD lanes.
 
-This is the CPU kernel behind :func:`port.ops.split_bregman.split_bregman`.
+This is the CPU kernel behind :func:`port.ops.tv._split_bregman.split_bregman`.
 Each image gets, pixel by pixel and in scikit-image's order (rows, then
 columns, then channels), the update written out in
-:mod:`port.ops.split_bregman`: at ``(r, c, k)`` of the framed iterate ``u``
-(ghost cells by :func:`port.ops.bregman_frame.frame`), with lambda = 2 weight,
+:mod:`port.ops.tv._split_bregman`: at ``(r, c, k)`` of the framed iterate ``u``
+(ghost cells by :func:`port.ops.tv._frame.frame`), with lambda = 2 weight,
 
     u_x = u[r, c+1] - u[r, c],  u_y = u[r+1, c] - u[r, c]     (previous values)
     u[r, c] <- (lambda (u[r+1, c] + u[r-1, c] + u[r, c+1] + u[r, c-1]
@@ -27,15 +27,15 @@ Layout.  The sweep is sequential within an image but the images are
 independent, so they are swept together: a group of ``n`` images of ``C``
 channels is stored pixel-major as (H+2, W+2, lanes), lane ``k n + b``
 holding channel ``k`` of image ``b`` (padded with idle lanes to whole
-vectors of :data:`port.ops.lanes.LANES`).  At each pixel the update runs on
-whole lane vectors (:mod:`port.ops.lanes`), each lane with its own weight.
+vectors of :data:`port.ops.tv._lanes.LANES`).  At each pixel the update runs on
+whole lane vectors (:mod:`port.ops.tv._lanes`), each lane with its own weight.
 A row's squared changes are kept and, after the row, added to each image's
 sum pixel by pixel, channel by channel (lane ``k n + b`` to sum ``b``), a
 lane vector of images at a time.
 
 Why float64 results equal scikit-image's bit for bit.  Every lane vector
 operation is the IEEE operation on each lane (no fast-math flags, hence no
-fused multiply-add and no reassociation; see :mod:`port.ops.lanes`), the
+fused multiply-add and no reassociation; see :mod:`port.ops.tv._lanes`), the
 expressions are written with scikit-image's association, and each lane
 reads exactly the values scikit-image's scalar loop reads at that point:
 channels and images never interact, and within a lane the pixels are
@@ -65,8 +65,8 @@ import numba
 import numpy as np
 import torch
 
-from port.ops.bregman_frame import frame
-from port.ops.lanes import LANES, load, select, splat, sqrt, store
+from port.ops.tv._frame import frame
+from port.ops.tv._lanes import LANES, load, select, splat, sqrt, store
 
 _held = threading.local()
 

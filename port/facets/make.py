@@ -1,17 +1,12 @@
-"""``mfv facets`` and its Python form, ``make_facets``: an image folder to a facets directory.
-
-    mfv facets --net caffenet [--weights W | --prototxt P --weights W] --images DIR
-               --layer fc7 --k 10 --m 15 --seed 0 --out DIR [--batch-size 32]
+"""``make_facets``: an image folder to a facets directory (the command line is ``mfv facets``).
 
 Heavy libraries (torch, scikit-learn, matplotlib) are imported when a run
-starts, not when the ``mfv`` parser is built.
+starts, not when this module is imported (the ``mfv`` parser imports it).
 """
 
 from __future__ import annotations
 
-import argparse
 import platform
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -127,81 +122,3 @@ def make_facets(
         skipped=codes.skipped,
         clustering=clustering,
     )
-
-
-def add_facets_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add the ``facets`` subcommand to an ``mfv`` subparsers object and return its parser."""
-    from port.outputs import add_force_arg
-    from port.validation import positive_int, seed_number
-
-    parser = subparsers.add_parser(
-        "facets",
-        help="facets of a class: codes, PCA, t-SNE, k-means, mean images (start images for visualize)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "--net",
-        choices=BUILT_IN_NETS,
-        default="caffenet",
-        help="built-in network (default caffenet); --prototxt replaces it",
-    )
-    parser.add_argument("--prototxt", type=Path, help="deploy prototxt of another Caffe net (then --weights fits it)")
-    parser.add_argument(
-        "--weights", type=Path, help=".caffemodel (V1 or V2); without it, deterministic random weights (NOT pretrained)"
-    )
-    parser.add_argument("--images", type=Path, required=True, help="folder of JPEG/PNG images of one class")
-    parser.add_argument("--layer", default="fc7", help="blob whose values are the codes (default fc7)")
-    parser.add_argument("--k", type=positive_int, default=10, help="number of facets (k-means clusters; default 10)")
-    parser.add_argument("--m", type=positive_int, default=15, help="images averaged per facet (default 15)")
-    parser.add_argument("--seed", type=seed_number, default=0, help="seed of t-SNE and k-means (default 0)")
-    parser.add_argument(
-        "--batch-size",
-        type=positive_int,
-        default=DEFAULT_BATCH_SIZE,
-        help=f"images per forward pass (default {DEFAULT_BATCH_SIZE})",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        required=True,
-        help="facets directory to write: absent, empty or an earlier mfv output (replaced whole)",
-    )
-    add_force_arg(parser)
-    return parser
-
-
-def _load(args: argparse.Namespace) -> CaffeNetwork:
-    from port.caffe import fill_random, load_net
-    from port.models import caffenet
-
-    if args.prototxt is None:
-        return caffenet(args.weights)
-    if args.weights is None:
-        return fill_random(load_net(args.prototxt), 0)
-    return load_net(args.prototxt, args.weights)
-
-
-def facets_command(args: argparse.Namespace) -> int:
-    """Run ``mfv facets``; exit status 0.  Bad input raises, for ``mfv``'s handler (``port.exits``) to report."""
-    from port.outputs import check_output
-
-    check_output(args.out, force=args.force)
-    net = _load(args)
-    if args.weights is None:
-        print(
-            f"mfv facets: WARNING: no --weights given: {net.weights_description}. "
-            "The facets describe an untrained network, not the paper's.",
-            file=sys.stderr,
-        )
-    result = make_facets(
-        net, args.images, args.layer, args.k, args.m, args.seed, args.out, args.batch_size, force=args.force
-    )
-    for skipped in result.skipped:
-        print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
-    sizes = ", ".join(str(n) for n in result.cluster_sizes)
-    print(
-        f"wrote {len(result.mean_images)} facets of {len(result.paths)} images "
-        f"({len(result.skipped)} skipped) to {result.out_dir} - cluster sizes {sizes}; manifest {result.manifest}"
-    )
-    return 0

@@ -1,0 +1,34 @@
+"""``mfv legacy setup | info``: provision the legacy Caffe stack, print its interpreter's manifest."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from mfv_cli.options import add_stack_options, stack_from_args
+from parity import provision
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    legacy = sub.add_parser("legacy", help="the legacy Caffe stack").add_subparsers(
+        dest="legacy_command", required=True
+    )
+    setup = legacy.add_parser("setup", help="build the Debian bullseye + Caffe root (needs root, once)")
+    setup.add_argument("--root", type=Path, help="where to build it (default: the user's cache folder)")
+    setup.add_argument("--mirror", help="Debian mirror URL (default $MFV_DEBIAN_MIRROR or deb.debian.org)")
+    setup.add_argument("--force", action="store_true", help="rebuild even if a complete root exists")
+    setup.set_defaults(handler=run_setup)
+    info = legacy.add_parser("info", help="print the legacy interpreter's manifest")
+    add_stack_options(info)
+    info.set_defaults(handler=run_info)
+
+
+def run_setup(args: argparse.Namespace) -> int:
+    print(f"legacy stack ready: {provision.setup_chroot(args.root, mirror=args.mirror, force=args.force)}")
+    return 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    print(json.dumps(provision.environment(stack_from_args(args), threads=args.threads), indent=2, sort_keys=True))
+    return 0

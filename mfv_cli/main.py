@@ -1,0 +1,53 @@
+"""The ``mfv`` command.
+
+    mfv demo                      layers, lockstep and free-run parity on the built-in default
+    mfv visualize ...             the MFV loop for one unit, port or pycaffe reference
+    mfv facets ...                mean images (facets) of a folder of class images
+    mfv parity run ...            parity levels 4-5: lockstep and free runs of the loop
+    mfv legacy setup | info       provision / describe the legacy Caffe stack
+    mfv parity layers ...         parity levels 0-2 for any prototxt + caffemodel
+    mfv parity ops ...            parity level 3: the port's zoom and TV kernels vs scipy / scikit-image
+    mfv make-weights ...          deterministic random weights for a prototxt
+
+Exit status (mfv_cli.exits): 0 success, 1 parity outside tolerance, 2 bad input or a broken stack,
+3 a bug in mfv (please report it), 130 / 143 stopped by SIGINT / SIGTERM.  --out must be absent, empty or an
+earlier mfv output; anything else is refused unless --force is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from mfv_cli import demo, facets, legacy, make_weights, parity_layers, parity_ops, parity_run, visualize
+from mfv_cli.exits import run_handler
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mfv", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo.add_parser(sub)
+    legacy.add_parser(sub)
+    parity = sub.add_parser("parity", help="compare the port with the legacy stack").add_subparsers(
+        dest="parity_command", required=True
+    )
+    parity_layers.add_parser(parity)
+    parity_run.add_parser(parity)
+    parity_ops.add_parser(parity)
+    visualize.add_parser(sub)
+    facets.add_parser(sub)
+    make_weights.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``mfv`` with ``argv``; return the exit status of the contract in :mod:`mfv_cli.exits`."""
+    args = _parser().parse_args(argv)
+    return run_handler(args.handler, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
