@@ -16,7 +16,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     setup = legacy.add_parser("setup", help="build the Debian bullseye + Caffe root (needs root, once)")
     setup.add_argument("--root", type=Path, help="where to build it (default: the user's cache folder)")
-    setup.add_argument("--mirror", help="Debian mirror URL (default $MFV_DEBIAN_MIRROR or deb.debian.org)")
+    setup.add_argument(
+        "--mirror", help="Debian mirror URL (default $MFV_DEBIAN_MIRROR, else debootstrap's and apt's own default)"
+    )
     setup.add_argument("--force", action="store_true", help="rebuild even if a complete root exists")
     setup.set_defaults(handler=run_setup)
     info = legacy.add_parser("info", help="print the legacy interpreter's manifest")

@@ -1,7 +1,9 @@
 """Provision the chroot legacy stack: a Debian bullseye root with Debian's pycaffe.
 
 :func:`setup_chroot` builds the root with ``debootstrap`` and ``apt-get``
-(as root, with network access to a Debian mirror the first time), in
+(as root, with network access to a Debian mirror the first time: the one
+given, else ``$MFV_DEBIAN_MIRROR``, else debootstrap's and apt's own
+default), in
 ``ROOT.partial``, and renames it into place once ``import caffe`` works in
 it.  A stamp file in the root records what was installed; a root whose
 stamp matches is reused at once, any other is rebuilt.  Concurrent callers
@@ -33,11 +35,11 @@ from parity.stacks import (
     tail,
 )
 
-__all__ = ["DEFAULT_MIRROR", "PACKAGES", "SUITE", "default_root", "environment", "setup_chroot"]
+__all__ = ["PACKAGES", "SUITE", "default_root", "environment", "setup_chroot"]
 
 SUITE = "bullseye"
 PACKAGES = ("python3-caffe", "python3-scipy", "python3-skimage", "python3-pil", "libopenblas0-pthread")
-DEFAULT_MIRROR = "http://deb.debian.org/debian"
+DEFAULT_SOURCE = "debootstrap's default Debian mirror"
 STAMP_FILE = ".mfv-legacy-stamp.json"
 
 _NETWORK_FAILURES = (
@@ -61,7 +63,8 @@ def environment(stack: LegacyStack, threads: int = 1) -> dict[str, Any]:
 def setup_chroot(root: Path | None = None, *, mirror: str | None = None, force: bool = False, log: Log = print) -> Path:
     """Make sure a complete legacy root exists at ``root`` (default :func:`default_root`); return it.
 
-    ``mirror`` defaults to ``$MFV_DEBIAN_MIRROR``, then :data:`DEFAULT_MIRROR`;
+    ``mirror`` defaults to ``$MFV_DEBIAN_MIRROR``, then to none: debootstrap
+    and apt then use their own default mirror;
     ``force`` rebuilds a complete root too.  Needs root; installs debootstrap
     with apt-get when it is missing.  Raises :class:`LegacyStackError` naming
     the failed step, with the tail of its output.
@@ -74,8 +77,9 @@ def setup_chroot(root: Path | None = None, *, mirror: str | None = None, force: 
     with _locked(root, log):
         if not force and _read_stamp(root) == wanted:
             return root
-        mirror = mirror or os.environ.get("MFV_DEBIAN_MIRROR") or DEFAULT_MIRROR
-        log(f"building the legacy Caffe root at {root} (Debian {SUITE} from {mirror}; a minute or two)")
+        mirror = mirror or os.environ.get("MFV_DEBIAN_MIRROR") or None
+        source = mirror or DEFAULT_SOURCE
+        log(f"building the legacy Caffe root at {root} (Debian {SUITE} from {source}; a minute or two)")
         partial = root.with_name(root.name + ".partial")
         _remove_tree(partial)
         try:
@@ -109,22 +113,23 @@ def _locked(root: Path, log: Log) -> Iterator[None]:
         yield
 
 
-def _build(target: Path, mirror: str, log: Log) -> None:
+def _build(target: Path, mirror: str | None, log: Log) -> None:
     debootstrap = _debootstrap(log)
+    source = mirror or DEFAULT_SOURCE
     _step(
         "debootstrap",
-        [debootstrap, "--variant=minbase", SUITE, str(target), mirror],
+        [debootstrap, "--variant=minbase", SUITE, str(target), *([mirror] if mirror else [])],
         log,
-        mirror=mirror,
+        mirror=source,
         detail=target / "debootstrap" / "debootstrap.log",
     )
     chroot = [_tool("chroot"), str(target)]
-    _step("apt-get update", chroot + ["/usr/bin/apt-get", "update", "-qq"], log, mirror=mirror)
+    _step("apt-get update", chroot + ["/usr/bin/apt-get", "update", "-qq"], log, mirror=source)
     _step(
         "apt-get install",
         chroot + ["/usr/bin/apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES],
         log,
-        mirror=mirror,
+        mirror=source,
     )
     _step("apt-get clean", chroot + ["/usr/bin/apt-get", "clean"], log)
     log("[verify] running the environment job in the new root")
