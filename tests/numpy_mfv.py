@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import scipy.ndimage
@@ -64,22 +65,39 @@ def offset(rng: np.random.RandomState, size: int, crop: int, window: float) -> i
     return int(np.clip(drawn, 0, size - crop)[0])
 
 
-def gradient_step(
-    crop: np.ndarray, layer: str, unit: int, margin: int, size: float, weight: float, gradient: Gradient
-) -> tuple[np.ndarray, int, float, float]:
-    """Section 3 on one crop: returns the new crop, the best unit, the target's activation and mean |g|."""
-    top, g = gradient(crop, layer, unit)
+class SpecStep(NamedTuple):
+    """The stages of section 3 on one crop (CHW BGR minus the mean, float32) and mean |g|."""
+
+    gradient: np.ndarray
+    mean_abs: np.float32
+    stepped: np.ndarray
+    clipped: np.ndarray
+    denoised: np.ndarray
+
+
+def spec_step(crop: np.ndarray, g: np.ndarray, margin: int, size: float, weight: float) -> SpecStep:
+    """Section 3, steps 3-6, from the crop's gradient ``g``: margin, step, clip, denoise."""
     if margin > 0:
         kept = np.zeros_like(g)
         kept[:, margin : g.shape[1] - margin, margin : g.shape[2] - margin] = 1
         g = g * kept
     mean_abs = np.float32(np.abs(g).astype(np.float64).mean())
     moved = crop + np.float32(size / np.float64(mean_abs)) * g
+    clipped = moved.copy()
     for c in range(3):
-        moved[c] = np.clip(moved[c], -MEAN_BGR[c], 255 - MEAN_BGR[c])
-    rgb = deprocess(moved).astype(np.float64)
+        clipped[c] = np.clip(clipped[c], -MEAN_BGR[c], 255 - MEAN_BGR[c])
+    rgb = deprocess(clipped).astype(np.float64)
     smooth = denoise_tv_bregman(rgb, weight=weight, max_num_iter=100, eps=1e-3, isotropic=True, channel_axis=None)
-    return preprocess(smooth), int(np.argmax(top)), float(top[unit]), float(mean_abs)
+    return SpecStep(g, mean_abs, moved, clipped, preprocess(smooth))
+
+
+def gradient_step(
+    crop: np.ndarray, layer: str, unit: int, margin: int, size: float, weight: float, gradient: Gradient
+) -> tuple[np.ndarray, int, float, float]:
+    """Section 3 on one crop: returns the new crop, the best unit, the target's activation and mean |g|."""
+    top, g = gradient(crop, layer, unit)
+    step = spec_step(crop, g, margin, size, weight)
+    return step.denoised, int(np.argmax(top)), float(top[unit]), float(step.mean_abs)
 
 
 def numpy_mfv(

@@ -1,6 +1,6 @@
 """The step judge (parity.attribution) against a stand-in legacy side: no Caffe needed.
 
-The stand-in is the legacy step written plainly in numpy and scikit-image
+The stand-in is the legacy step of ``tests/numpy_mfv.spec_step``, written plainly in numpy and scikit-image
 from docs/legacy-spec.md (section 3): ``x += step / mean|g| * g`` with numpy 1.x's
 float64 coefficient applied in float32, each channel clipped to
 ``[-mean_c, 255 - mean_c]``, deprocessed to float64 RGB and denoised with
@@ -14,7 +14,6 @@ reference's choices reproduces it.
 import numpy as np
 import pytest
 import torch
-from skimage.restoration import denoise_tv_bregman
 
 import parity.attribution
 import port.mfv.step
@@ -36,6 +35,7 @@ from port.mfv.backends import TorchOps
 from port.mfv.step import Ascent, gradient_ascent, mfv_step
 from port.models import caffenet
 from tests.attribution_checks import assert_step_evidence
+from tests.numpy_mfv import spec_step
 
 TARGET = Target("fc8", 945)
 STEP_SIZE, WEIGHT = 1.0, 0.4
@@ -56,15 +56,9 @@ def crop():
 
 
 def stand_in_step(crop: np.ndarray, gradient: np.ndarray, step_size: float, weight: float) -> Stages:
-    """The legacy step, written from docs/legacy-spec.md (CHW BGR minus the mean, float32)."""
-    coefficient = np.float32(step_size / float(np.abs(gradient).mean(dtype=np.float64)))
-    stepped = crop + coefficient * gradient
-    mean = CAFFE_MEAN_BGR[:, None, None]
-    clipped = np.clip(stepped, -mean, 255 - mean).astype(np.float32)
-    rgb = (clipped + mean)[::-1].transpose(1, 2, 0).astype(np.float64)
-    smooth = denoise_tv_bregman(rgb, weight=weight, max_num_iter=100, eps=1e-3, isotropic=True, channel_axis=None)
-    denoised = np.ascontiguousarray(smooth.transpose(2, 0, 1)[::-1]).astype(np.float32) - mean
-    return Stages(gradient, stepped, clipped, denoised)
+    """The legacy step, written from the spec (``tests/numpy_mfv.py``), as judged stages."""
+    step = spec_step(crop, gradient, 0, step_size, weight)
+    return Stages(step.gradient, step.stepped, step.clipped, step.denoised)
 
 
 def judge(net, crop, reference, choices=None):

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import scipy.ndimage
 import torch
-from skimage.restoration import denoise_tv_bregman
 
 import port.mfv.crops
 import port.mfv.loop
@@ -70,17 +69,10 @@ class StandInWorker:
         x = torch.from_numpy(crop[None])
         with torch.no_grad():
             top = self.net.run(x, end=LAYER).blobs[LAYER][0].numpy()
-        g = input_gradient(self.net, x, Target(LAYER, UNIT))[0].numpy()
-        if octave.margin:
-            kept = np.zeros_like(g)
-            kept[:, octave.margin : h - octave.margin, octave.margin : w - octave.margin] = 1
-            g = g * kept
-        stepped = crop + np.float32(size / np.float64(np.float32(np.abs(g).astype(np.float64).mean()))) * g
-        mean = numpy_mfv.MEAN_BGR[:, None, None]
-        clipped = np.clip(stepped, -mean, 255 - mean).astype(np.float32)
-        rgb = numpy_mfv.deprocess(clipped).astype(np.float64)
-        denoised = numpy_mfv.preprocess(denoise_tv_bregman(rgb, weight=weight, max_num_iter=100, eps=1e-3))
-        image[:, ox : ox + h, oy : oy + w] = denoised
+        step = numpy_mfv.spec_step(
+            crop, input_gradient(self.net, x, Target(LAYER, UNIT))[0].numpy(), octave.margin, size, weight
+        )
+        image[:, ox : ox + h, oy : oy + w] = step.denoised
         choices = port_choices(self.net, x, LAYER)
         self.relus = choices.relu_active
         header = {
@@ -92,8 +84,15 @@ class StandInWorker:
             "best_unit": int(top.argmax()),
             "target_act": float(top[UNIT]),
         }
-        arrays = {"crop": crop, "written": image, "gradient": g, "stepped": stepped, "clipped": clipped}
-        arrays |= {"denoised": denoised} | {f"mask/{k}": v.astype(np.float32) for k, v in choices.pool_argmax.items()}
+        arrays = {
+            "crop": crop,
+            "written": image,
+            "gradient": step.gradient,
+            "stepped": step.stepped,
+            "clipped": step.clipped,
+            "denoised": step.denoised,
+        }
+        arrays |= {f"mask/{k}": v.astype(np.float32) for k, v in choices.pool_argmax.items()}
         return header, arrays
 
 
