@@ -5,6 +5,7 @@
     mfv facets ...                mean images (facets) of a folder of class images
     mfv parity run ...            parity levels 4-5: lockstep and free runs of the loop
     mfv legacy setup | info       provision / describe the legacy Caffe stack
+    mfv docker setup | stop       the private Docker engine and the images of docker/
     mfv parity layers ...         parity levels 0-2 for any prototxt + caffemodel
     mfv parity ops ...            parity level 3: the port's zoom and TV kernels vs scipy / scikit-image
     mfv make-weights ...          deterministic random weights for a prototxt
@@ -20,7 +21,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from mfv_cli import demo, facets, legacy, make_weights, parity_layers, parity_ops, parity_run, visualize
+from mfv_cli import demo, docker, facets, legacy, make_weights, parity_layers, parity_ops, parity_run, visualize
 from mfv_cli.exits import run_handler
 
 
@@ -31,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     demo.add_parser(sub)
     legacy.add_parser(sub)
+    docker.add_parser(sub)
     parity = sub.add_parser("parity", help="compare the port with the legacy stack").add_subparsers(
         dest="parity_command", required=True
     )

@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     import torch
 
 STACK_HELP = (
-    "legacy stack: 'chroot' (Debian bullseye root, see `mfv legacy setup`) "
-    "or 'local:/path/to/python' (an interpreter where `import caffe` works)"
+    "legacy stack: 'chroot' (Debian bullseye root, see `mfv legacy setup`), "
+    "'local:/path/to/python' (an interpreter where `import caffe` works) "
+    "or 'docker-bullseye' (the image docker/legacy-bullseye, see `mfv docker setup`)"
 )
 
 

@@ -35,7 +35,7 @@ from parity.stacks import (
     tail,
 )
 
-__all__ = ["PACKAGES", "SUITE", "default_root", "environment", "setup_chroot"]
+__all__ = ["PACKAGES", "SUITE", "debootstrap", "default_root", "environment", "setup_chroot"]
 
 SUITE = "bullseye"
 PACKAGES = ("python3-caffe", "python3-scipy", "python3-skimage", "python3-pil", "libopenblas0-pthread")
@@ -81,14 +81,14 @@ def setup_chroot(root: Path | None = None, *, mirror: str | None = None, force: 
         source = mirror or DEFAULT_SOURCE
         log(f"building the legacy Caffe root at {root} (Debian {SUITE} from {source}; a minute or two)")
         partial = root.with_name(root.name + ".partial")
-        _remove_tree(partial)
+        remove_tree(partial)
         try:
             _build(partial, mirror, log)
             (partial / STAMP_FILE).write_text(json.dumps(dict(wanted, mirror=mirror, built=time.time())))
         except BaseException:
-            _remove_tree(partial)
+            remove_tree(partial)
             raise
-        _remove_tree(root)
+        remove_tree(root)
         partial.rename(root)
     log(f"legacy Caffe root ready at {root}")
     return root
@@ -113,25 +113,35 @@ def _locked(root: Path, log: Log) -> Iterator[None]:
         yield
 
 
-def _build(target: Path, mirror: str | None, log: Log) -> None:
-    debootstrap = _debootstrap(log)
-    source = mirror or DEFAULT_SOURCE
-    _step(
+def debootstrap(target: Path, suite: str, mirror: str | None, log: Log, include: tuple[str, ...] = ()) -> None:
+    """Make a minimal Debian ``suite`` root at ``target`` (``debootstrap --variant=minbase``,
+    plus the packages ``include`` names), from ``mirror`` or debootstrap's default one.
+
+    Installs debootstrap first if it is missing; raises :class:`LegacyStackError` naming the step.
+    """
+    tool = host_tool("debootstrap", "debootstrap", log, "use docker/legacy-bullseye")
+    extra = [f"--include={','.join(include)}"] if include else []
+    run_step(
         "debootstrap",
-        [debootstrap, "--variant=minbase", SUITE, str(target), *([mirror] if mirror else [])],
+        [tool, "--variant=minbase", *extra, suite, str(target), *([mirror] if mirror else [])],
         log,
-        mirror=source,
+        mirror=mirror or DEFAULT_SOURCE,
         detail=target / "debootstrap" / "debootstrap.log",
     )
+
+
+def _build(target: Path, mirror: str | None, log: Log) -> None:
+    debootstrap(target, SUITE, mirror, log)
+    source = mirror or DEFAULT_SOURCE
     chroot = [_tool("chroot"), str(target)]
-    _step("apt-get update", chroot + ["/usr/bin/apt-get", "update", "-qq"], log, mirror=source)
-    _step(
+    run_step("apt-get update", chroot + ["/usr/bin/apt-get", "update", "-qq"], log, mirror=source)
+    run_step(
         "apt-get install",
         chroot + ["/usr/bin/apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES],
         log,
         mirror=source,
     )
-    _step("apt-get clean", chroot + ["/usr/bin/apt-get", "clean"], log)
+    run_step("apt-get clean", chroot + ["/usr/bin/apt-get", "clean"], log)
     log("[verify] running the environment job in the new root")
     try:
         versions = environment(ChrootStack(target))["environment"]["versions"]
@@ -147,29 +157,31 @@ def _tool(name: str) -> str:
     return found
 
 
-def _debootstrap(log: Log) -> str:
-    """Return debootstrap's path, installing it with apt-get if it is missing."""
-    found = system_tool("debootstrap")
+def host_tool(command: str, package: str, log: Log, fallback: str) -> str:
+    """Return ``command``'s path, installing Debian ``package`` with apt-get if it is missing.
+
+    Without apt-get, raises :class:`LegacyStackError` that ends with ``fallback`` (what else to do).
+    """
+    found = system_tool(command)
     if found:
         return found
     apt_get = system_tool("apt-get")
     if apt_get is None:
         raise LegacyStackError(
-            "debootstrap is not installed and there is no apt-get to install it: "
-            "install debootstrap, or use docker/legacy-bullseye"
+            f"{command} is not installed and there is no apt-get to install it: install {package}, or {fallback}"
         )
-    log("debootstrap is missing; installing it with apt-get")
-    install = [apt_get, "install", "-y", "-qq", "debootstrap"]
+    log(f"{command} is missing; installing {package} with apt-get")
+    install = [apt_get, "install", "-y", "-qq", "--no-install-recommends", package]
     try:
-        _step("install debootstrap", install, log)
+        run_step(f"install {package}", install, log)
     except LegacyStackError:
-        log("installing debootstrap failed; running apt-get update and trying again")
-        _step("apt-get update (host)", [apt_get, "update", "-qq"], log)
-        _step("install debootstrap", install, log)
-    return _tool("debootstrap")
+        log(f"installing {package} failed; running apt-get update and trying again")
+        run_step("apt-get update (host)", [apt_get, "update", "-qq"], log)
+        run_step(f"install {package}", install, log)
+    return _tool(command)
 
 
-def _step(step: str, argv: list[str], log: Log, *, mirror: str | None = None, detail: Path | None = None) -> None:
+def run_step(step: str, argv: list[str], log: Log, *, mirror: str | None = None, detail: Path | None = None) -> None:
     """Run one setup step; on failure raise LegacyStackError with its output's tail.
 
     ``mirror`` marks a step that downloads: a failure that looks like a
@@ -197,7 +209,7 @@ def _step(step: str, argv: list[str], log: Log, *, mirror: str | None = None, de
     raise LegacyStackError(message)
 
 
-def _remove_tree(path: Path) -> None:
+def remove_tree(path: Path) -> None:
     """Delete ``path`` unless something is mounted inside it (deleting would reach the host)."""
     if not path.exists():
         return
