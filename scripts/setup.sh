@@ -3,6 +3,9 @@
 #   .venv/  the port's interpreter (torch 2.14.1, torchvision 0.29.1, the rest from constraints.txt)
 #   the legacy stack: a Debian bullseye root with Debian's real Caffe (`mfv legacy setup`;
 #   needs root and a Debian mirror the first time; users without root use docker/).
+#   the private Docker engine and the images of docker/ (`mfv docker setup`: as root; installs
+#   docker.io if dockerd is missing; images are kept under ~/.cache/mfv-port/docker and rebuilt
+#   only when their recipe changes). MFV_SKIP_DOCKER=1 leaves them out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,3 +24,6 @@ fi
 echo "setup: installing mfv-port and its pinned dependencies into .venv"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
 .venv/bin/mfv legacy setup
+if [ -z "${MFV_SKIP_DOCKER:-}" ]; then
+  .venv/bin/mfv docker setup
+fi
