@@ -25,7 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--no-floor",
         dest="floor",
         action="store_false",
-        help="free mode: skip the legacy run with the other BLAS thread count (the noise floor)",
+        help="free mode: skip the legacy runs with the other BLAS thread count and the other OpenBLAS kernel "
+        "(the noise floor)",
     )
     add_parity_options(parser, "run-<mode>", threads=(1, 2))
     add_quiet_option(parser)

@@ -28,6 +28,7 @@ one), the job's whole process group is killed and its folder removed.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import re
@@ -112,6 +113,12 @@ def default_root(stack: str = "chroot") -> Path:
     if os.environ.get(variable):
         return Path(os.environ[variable])
     return cache_folder() / folder
+
+
+def other_blas_core(core: str) -> str:
+    """The kernel the noise floor's kernel axis compares ``core`` with: :data:`FALLBACK_BLAS_CORE`
+    (``Prescott``), or ``Core2`` (SSSE3, every x86-64 CPU since 2006) when ``core`` is that already."""
+    return "Core2" if core.lower() == FALLBACK_BLAS_CORE.lower() else FALLBACK_BLAS_CORE
 
 
 def default_blas_core(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
@@ -231,12 +238,23 @@ class LegacyStack(ABC):
     ) -> None:
         if not timeout > 0:
             raise ValueError(f"a legacy job's timeout must be a positive number of seconds, not {timeout}")
-        self.blas_core = blas_core or default_blas_core()
-        if not re.fullmatch(r"[A-Za-z0-9_]+", self.blas_core):
-            raise ValueError(f"an OpenBLAS kernel is a name such as {DEFAULT_BLAS_CORE!r}, not {self.blas_core!r}")
-        self._extra_env = {protocol.CORE_VARIABLE: self.blas_core} | dict(extra_env or {})
+        self._extra_env = dict(extra_env or {})
+        self._set_blas_core(blas_core or default_blas_core())
         self._checked = False
         self.timeout = timeout
+
+    def _set_blas_core(self, core: str) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_]+", core):
+            raise ValueError(f"an OpenBLAS kernel is a name such as {DEFAULT_BLAS_CORE!r}, not {core!r}")
+        self.blas_core = core
+        self._extra_env[protocol.CORE_VARIABLE] = core
+
+    def with_blas_core(self, core: str) -> LegacyStack:
+        """This stack with OpenBLAS kernel ``core`` instead (the noise floor's kernel axis)."""
+        other = copy.copy(self)
+        other._extra_env = dict(self._extra_env)
+        other._set_blas_core(core)
+        return other
 
     def run(
         self,
