@@ -7,6 +7,7 @@
     mfv legacy setup | info       provision / describe a legacy Caffe stack (chroot, py27)
     mfv parity layers ...         parity levels 0-2 for any prototxt + caffemodel
     mfv parity ops ...            parity level 3: the port's zoom and TV kernels vs scipy / scikit-image
+    mfv parity env ...            the py27 stack vs the bullseye stack: does the 2016 environment matter?
     mfv make-weights ...          deterministic random weights for a prototxt
     mfv original ...              the published 2016 script, unchanged, on a legacy stack
 
@@ -21,7 +22,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from mfv_cli import demo, facets, legacy, make_weights, original, parity_layers, parity_ops, parity_run, visualize
+from mfv_cli import (
+    demo,
+    facets,
+    legacy,
+    make_weights,
+    original,
+    parity_env,
+    parity_layers,
+    parity_ops,
+    parity_run,
+    visualize,
+)
 from mfv_cli.exits import run_handler
 
 
@@ -38,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     parity_layers.add_parser(parity)
     parity_run.add_parser(parity)
     parity_ops.add_parser(parity)
+    parity_env.add_parser(parity)
     visualize.add_parser(sub)
     facets.add_parser(sub)
     make_weights.add_parser(sub)

@@ -9,6 +9,7 @@ agree with the original bit for bit on every step and on the final image.
 from __future__ import annotations
 
 import math
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -103,11 +104,13 @@ def test_reference_is_the_original_center_script_up_to_its_end(
             assert ours == theirs or (math.isnan(ours) and math.isnan(theirs)), step
     printed = _printed_iterations(original)
     assert printed[: len(steps)] == [_as_printed(s.iteration, s.best_unit, s.best_act, s.obj_act) for s in steps]
-    if reference.trace[-1].finite:
-        assert original.ended == "finished" and len(original.steps) == len(reference.trace)
-        assert np.array_equal(original.image, reference.image)
-    else:
-        assert original.ended in ("finished", "killed by SIGABRT", "killed by SIGSEGV")
+    # Measured on both stacks: the random weights saturate the softmax, step 0 divides by mean|g| = 0 and every
+    # later activation is NaN; Caffe's MAX-pool backward on NaN then corrupts the heap and glibc aborts - where
+    # depends on the heap's layout (seen: at iteration 1, and after all 530 steps and the saved JPEG, on exit).
+    assert len(reference.trace) == 1 and not reference.trace[0].finite
+    assert all(math.isnan(step.obj_act) for step in original.steps[1:])
+    assert original.ended == "killed by SIGABRT"
+    assert re.search(r"double free|malloc\(\)|corrupt", original.printed.splitlines()[-1])
 
 
 def test_a_folder_without_the_scripts_is_named(tmp_path: Path) -> None:
