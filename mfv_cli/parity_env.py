@@ -6,16 +6,13 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from mfv_cli.model_options import add_model_options, checked_config, net_from_args, weights_file
+from mfv_cli.model_options import add_model_options, run_setup_from_args
 from mfv_cli.options import add_parity_options, tolerances_from_args
 from mfv_cli.reports import announce, report_dir
 from parity.env_parity import run_env_parity
 from parity.env_report import render
 from parity.report import write_report
-from parity.runs import RunSetup
 from parity.stacks import get_stack
-from port.confine import name_of_layer
-from port.imaging import load_rgb
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,21 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     out = report_dir(args, "env")
-    net, prototxt = net_from_args(args)
-    config = checked_config(net, args)
     stacks = [get_stack(name, timeout=args.timeout, blas_core=args.blas_core) for name in (args.py27, args.stack)]
     with tempfile.TemporaryDirectory(prefix="mfv-parity-env-") as tmp:
-        start = None if args.start is None else load_rgb(args.start)
-        setup = RunSetup(
-            net,
-            prototxt,
-            weights_file(net, prototxt, args, Path(tmp)),
-            config,
-            args.seed,
-            args.start,
-            start,
-            name_of_layer(config.target.layer),
-        )
+        setup = run_setup_from_args(args, Path(tmp))
         report, images = run_env_parity(setup, *stacks, threads=args.threads, tol=tolerances_from_args(args))
     arrays = {name.replace(" ", "_").replace("(", "").replace(")", ""): image for name, image in images.items()}
     return announce(report, write_report(out, report, render(report, images), arrays, force=args.force))

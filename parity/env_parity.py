@@ -29,9 +29,8 @@ from parity.environment import file_digest, port_manifest
 from parity.freerun import ImageFigures, first_divergence, image_figures, within_floor
 from parity.layers import make_input
 from parity.ops import TV_WEIGHTS, make_inputs, tv_cases, zoom_cases
-from parity.reference import run_reference
 from parity.report import Report
-from parity.runs import RunSetup
+from parity.runs import RunSetup, submit_reference
 from parity.stacks import LegacyStack
 from parity.tolerances import Tolerances
 from parity.verdict import Verdict
@@ -139,17 +138,7 @@ def run_env_parity(
         ops_results = [stack.run("ops", cases, ops_inputs, threads=threads) for stack in (py27, bullseye)]
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {
-            (name, n): pool.submit(
-                run_reference,
-                stack,
-                setup.prototxt,
-                setup.weights,
-                setup.config,
-                setup.seed,
-                setup.start_path,
-                name=setup.name,
-                threads=n,
-            )
+            (name, n): submit_reference(pool, setup, stack, n)
             for name, stack in (("py27", py27), ("bullseye", bullseye))
             for n in (threads, 3 - threads)
         }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -337,20 +337,7 @@ def run_parity(
         legacy_runs += [(stack, 3 - threads)] if threads in (1, 2) else []
         legacy_runs += [(stack.with_blas_core(kernel), threads)]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        legacy_jobs = [
-            pool.submit(
-                run_reference,
-                on,
-                setup.prototxt,
-                setup.weights,
-                setup.config,
-                setup.seed,
-                setup.start_path,
-                name=setup.name,
-                threads=n,
-            )
-            for on, n in legacy_runs
-        ]
+        legacy_jobs = [submit_reference(pool, setup, on, n) for on, n in legacy_runs]
         (port,) = run_mfv(setup.net, setup.config, [setup.seed], [setup.start], ops=ops, progress=progress)
         legacy, _, legacy_manifest = legacy_jobs[0].result()
         other = legacy_jobs[1].result()[0] if len(legacy_jobs) == 3 else None
@@ -373,6 +360,22 @@ def run_parity(
     if other_kernel is not None:
         images[f"legacy, {kernel} kernel"] = other_kernel[1].image
     return report, images
+
+
+def submit_reference(pool: Executor, setup: RunSetup, stack: LegacyStack, threads: int) -> Future:
+    """Start the reference loop of ``setup`` on ``stack`` with ``threads`` BLAS threads in ``pool``;
+    the future's result is :func:`parity.reference.run_reference`'s."""
+    return pool.submit(
+        run_reference,
+        stack,
+        setup.prototxt,
+        setup.weights,
+        setup.config,
+        setup.seed,
+        setup.start_path,
+        name=setup.name,
+        threads=threads,
+    )
 
 
 def _inputs(setup: RunSetup, stack: LegacyStack, threads: int, ops: LoopOps) -> RunInputs:
