@@ -22,6 +22,7 @@ from parity.reference import run_reference
 from parity.stacks import ChrootStack
 from port.mfv.loop import MFVConfig, MFVRun, Target
 from port.mfv.presets import preset
+from tests.exit_status import exit_status
 from tests.shared_data import ORIGINAL, needs
 
 SCRIPTS_DIR = ORIGINAL / "original"
@@ -132,3 +133,14 @@ def test_a_script_that_is_not_the_published_one_is_named(tmp_path: Path) -> None
         f"warning: {edited} is not the published script (SHA-1 {digests[SCRIPTS['center']]}, "
         "published 767b40a0caaeb37aa63d4dacfe8f37bc2c911686); running it as it is"
     ]
+
+
+def test_mfv_original_without_the_scripts_exits_2_naming_the_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    weights = tmp_path / "w.caffemodel"
+    weights.write_bytes(b"")
+    argv = ["original", "--original", str(tmp_path), "--prototxt", str(NET), "--weights", str(weights)]
+    assert exit_status([*argv, "--unit", "3", "--out", str(tmp_path / "out")]) == 2
+    assert f"mfv: error: {tmp_path} is not a clone of the original MFV code" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
