@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from parity import provision_py27
-from parity.provision import environment, run_step
+from parity.provision import environment, read_stamp, run_step
 from parity.stacks import (
     DEFAULT_BLAS_CORE,
     FALLBACK_BLAS_CORE,
@@ -132,3 +133,12 @@ def test_requirements_pin_every_package_exactly() -> None:
     assert all(re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][A-Za-z0-9.]*", pin) for pin in pins), pins
     names = {pin.split("==")[0].lower() for pin in pins}
     assert len(names) == len(pins)
+
+
+@pytest.mark.legacy
+def test_py27_setup_reuses_a_root_built_from_this_recipe_at_once(legacy_py27_stack: ChrootStack) -> None:
+    logged: list[str] = []
+    started = time.monotonic()
+    assert provision_py27.setup_py27(log=logged.append) == legacy_py27_stack.root
+    assert time.monotonic() - started < 5 and logged == []
+    assert read_stamp(legacy_py27_stack.root)["recipe_sha1"] == provision_py27.recipe_digest()
