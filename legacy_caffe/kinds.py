@@ -1,8 +1,8 @@
 """Every job kind the legacy runner knows: the registries of the job modules, merged."""
 from __future__ import absolute_import
 
-from legacy_caffe import mfv_reference, mfv_worker, ops_reference, probes
+from legacy_caffe import mfv_reference, mfv_worker, ops_reference, original, probes
 
 KINDS = {}
-for _module in (probes, mfv_reference, mfv_worker, ops_reference):
+for _module in (probes, mfv_reference, mfv_worker, ops_reference, original):
     KINDS.update(_module.KINDS)

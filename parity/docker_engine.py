@@ -9,7 +9,7 @@ every layer and every container), with its data, exec root, pid file, log and so
 keeps its cache keeps its images.  It touches neither the host's network
 nor a system engine.
 
-Base images come from ``debootstrap`` (:func:`parity.provision.debootstrap`)
+Base images come from ``debootstrap`` (:func:`parity.provision.bootstrap`)
 piped into ``docker import`` (:func:`import_base`); each Dockerfile of
 ``docker/`` takes its base as ``ARG BASE`` whose default is the Docker Hub
 image, so users with Docker Hub build with no argument.
@@ -36,8 +36,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from parity.docker_client import DOCKER_DIR, DockerClient, client_environment, default_home, recipe_hash
-from parity.host import CLEAN_PATH, LegacyStackError, system_tool, tail
-from parity.provision import Log, debootstrap, host_tool, remove_tree, run_step
+from parity.host import CLEAN_PATH, LegacyStackError, tail
+from parity.provision import Log, bootstrap, host_tool, remove_tree, run_step, tool
 
 __all__ = [
     "BASES",
@@ -115,10 +115,10 @@ def storage_driver(home: Path) -> str:
         folder.mkdir()
     options = f"lowerdir={parts['lower']},upperdir={parts['upper']},workdir={parts['work']}"
     mounted = subprocess.run(
-        [_tool("mount"), "-t", "overlay", "overlay", "-o", options, str(parts["merged"])], capture_output=True
+        [tool("mount"), "-t", "overlay", "overlay", "-o", options, str(parts["merged"])], capture_output=True
     )
     if mounted.returncode == 0:
-        subprocess.run([_tool("umount"), str(parts["merged"])], check=True)
+        subprocess.run([tool("umount"), str(parts["merged"])], check=True)
     remove_tree(probe)
     return "overlay2" if mounted.returncode == 0 else "vfs"
 
@@ -126,7 +126,7 @@ def storage_driver(home: Path) -> str:
 def engine_command(home: Path) -> list[str]:
     """The ``dockerd`` argv of the private engine whose files live under ``home``."""
     return [
-        _tool("dockerd"),
+        tool("dockerd"),
         "--storage-driver",
         storage_driver(home),
         *ENGINE_FLAGS,
@@ -210,10 +210,10 @@ def import_base(client: DockerClient, base: Base, *, mirror: str | None = None, 
     home.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="base-", dir=home))
     try:
-        debootstrap(root, base.suite, mirror, log, base.include)
-        run_step("apt-get clean", [_tool("chroot"), str(root), "/usr/bin/apt-get", "clean"], log)
+        bootstrap(root, mirror, log, suite=base.suite, include=base.include)
+        run_step("apt-get clean", [tool("chroot"), str(root), "/usr/bin/apt-get", "clean"], log)
         log(f"[docker import] {base.name}")
-        tar = subprocess.Popen([_tool("tar"), "--numeric-owner", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+        tar = subprocess.Popen([tool("tar"), "--numeric-owner", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
         imported = subprocess.run(
             client.command("import", "-", base.name),
             stdin=tar.stdout,
@@ -227,13 +227,6 @@ def import_base(client: DockerClient, base: Base, *, mirror: str | None = None, 
     finally:
         remove_tree(root)
     return True
-
-
-def _tool(name: str) -> str:
-    found = system_tool(name)
-    if found is None:
-        raise LegacyStackError(f"the {name} command is missing on this machine")
-    return found
 
 
 def build_image(

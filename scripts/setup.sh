@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything mfv-port needs, idempotently:
 #   .venv/  the port's interpreter (torch 2.14.1, torchvision 0.29.1, the rest from constraints.txt)
-#   the legacy stack: a Debian bullseye root with Debian's real Caffe (`mfv legacy setup`;
+#   the legacy stacks: a Debian bullseye root with Debian's real Caffe (`mfv legacy setup`) and a
+#   Python 2.7 root with the thesis's pins and pycaffe for 2.7 (`mfv legacy setup --stack py27`;
 #   needs root and a Debian mirror the first time; users without root use docker/).
 #   the private Docker engine and the images of docker/ (`mfv docker setup`: as root; installs
 #   docker.io if dockerd is missing; images are kept under ~/.cache/mfv-port/docker and rebuilt
@@ -24,6 +25,7 @@ fi
 echo "setup: installing mfv-port and its pinned dependencies into .venv"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
 .venv/bin/mfv legacy setup
+.venv/bin/mfv legacy setup --stack py27
 if [ -z "${MFV_SKIP_DOCKER:-}" ]; then
   .venv/bin/mfv docker setup
 fi

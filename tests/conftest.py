@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from parity import docker_engine
 from parity.docker_client import DockerClient
 from parity.provision import setup_chroot
-from parity.stacks import DOCKER_STACKS, ChrootStack, DockerStack, LegacyStackError
+from parity.provision_py27 import setup_py27
+from parity.stacks import DOCKER_STACKS, STACK_PYTHONS, ChrootStack, DockerStack, LegacyStackError
 from tests.shared_data import check_shared_data
+
+LEGACY_FIXTURES = {"legacy_stack", "legacy_py27_stack", "each_legacy_stack", "docker_bullseye", "docker_py27"}
+DOCKER_FIXTURES = {"docker_bullseye", "docker_py27", "port_image"}
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -19,27 +25,41 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     (``-m "not legacy"`` is the fast suite, which never starts Caffe), and tests
     marked ``shared_data(path)`` skip without ../shared, or fail without it under CI."""
     fixtures = set(getattr(item, "fixturenames", ()))
-    if fixtures & {"legacy_stack", "docker_bullseye"} and item.get_closest_marker("legacy") is None:
+    if fixtures & LEGACY_FIXTURES and item.get_closest_marker("legacy") is None:
         pytest.fail(f"{item.nodeid} uses the legacy Caffe stack but is not marked legacy", pytrace=False)
-    if fixtures & {"docker_bullseye", "port_image"} and item.get_closest_marker("docker") is None:
+    if fixtures & DOCKER_FIXTURES and item.get_closest_marker("docker") is None:
         pytest.fail(f"{item.nodeid} uses the Docker engine but is not marked docker", pytrace=False)
     paths = [mark.args[0] for mark in item.iter_markers("shared_data")]
     if paths:
         check_shared_data(paths, ci=bool(os.environ.get("CI")))
 
 
+def _provisioned(name: str, setup: Callable[[], Path]) -> ChrootStack:
+    """The chroot stack ``name`` that ``setup`` provisions; where it cannot be provisioned, the test
+    skips with the reason, or fails with it under CI (``$CI`` set)."""
+    try:
+        root = setup()
+    except LegacyStackError as error:
+        unavailable(f"the legacy Caffe stack {name} cannot be provisioned: {error}")
+    return ChrootStack(root, python=STACK_PYTHONS[name])
+
+
 @pytest.fixture(scope="session")
 def legacy_stack() -> ChrootStack:
-    """The chroot legacy Caffe stack in the default root, provisioned on first use.
+    """The chroot legacy Caffe stack (Debian bullseye) in the default root, provisioned on first use."""
+    return _provisioned("chroot", setup_chroot)
 
-    Where it cannot be provisioned, tests that use it skip with the reason;
-    under CI (``$CI`` set) they fail with it instead.
-    """
-    try:
-        root = setup_chroot()
-    except LegacyStackError as error:
-        unavailable(f"the legacy Caffe stack cannot be provisioned: {error}")
-    return ChrootStack(root)
+
+@pytest.fixture(scope="session")
+def legacy_py27_stack() -> ChrootStack:
+    """The py27 legacy Caffe stack (Python 2.7, the thesis's pins) in the default root, provisioned on first use."""
+    return _provisioned("py27", setup_py27)
+
+
+@pytest.fixture(scope="session", params=["chroot", "py27"])
+def each_legacy_stack(request: pytest.FixtureRequest) -> ChrootStack:
+    """Each chroot legacy stack in turn: the bullseye one, then the py27 one."""
+    return request.getfixturevalue("legacy_stack" if request.param == "chroot" else "legacy_py27_stack")
 
 
 def unavailable(reason: str) -> None:
@@ -60,12 +80,18 @@ def provisioned_image(name: str) -> DockerClient:
     return client
 
 
+def docker_stack(name: str, image: str) -> DockerStack:
+    """The docker stack ``name`` of :data:`parity.stacks.DOCKER_STACKS`, its image (``image`` of
+    :data:`parity.docker_engine.IMAGES`) built on first use."""
+    client = provisioned_image(image)
+    image_name, recipe, python = DOCKER_STACKS[name]
+    return DockerStack(image_name, recipe, python=python, host=client.host)
+
+
 @pytest.fixture(scope="session")
 def docker_bullseye() -> DockerStack:
-    """The ``docker-bullseye`` stack, its image built on first use."""
-    client = provisioned_image("legacy-bullseye")
-    image, recipe = DOCKER_STACKS["docker-bullseye"]
-    return DockerStack(image, recipe, host=client.host)
+    """The ``docker-bullseye`` stack."""
+    return docker_stack("docker-bullseye", "legacy-bullseye")
 
 
 @pytest.fixture(scope="session")
