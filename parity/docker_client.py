@@ -19,6 +19,15 @@ from parity.host import CLEAN_PATH, LegacyStackError, system_tool
 DOCKER_DIR = Path(__file__).resolve().parent.parent / "docker"
 LABEL_KEY = "org.mfv-port.recipe-sha256"
 ANSWER_TIMEOUT = 20.0
+RECIPE_INPUTS = {
+    "legacy-py27": (
+        "parity/recipes/py27.sh",
+        "parity/recipes/py27-requirements.txt",
+        "parity/recipes/py27-build-requirements.txt",
+    ),
+    "port": ("pyproject.toml", "constraints.txt", ".dockerignore"),
+}
+"""The repository's files, besides ``docker/<recipe>``, that an image is built from: they join its label."""
 
 
 @dataclass(frozen=True)
@@ -89,15 +98,16 @@ def client_environment() -> dict[str, str]:
     return {"PATH": CLEAN_PATH, "LANG": "C.UTF-8", "DOCKER_CONFIG": str(default_home() / "client")}
 
 
-def recipe_hash(recipe: str, docker_dir: Path = DOCKER_DIR, extra: tuple[Path, ...] = ()) -> str:
-    """SHA-256 over every file of ``docker/<recipe>`` in sorted order, then the ``extra`` files (the
-    repository's files an image depends on): for each, its path (relative to its folder), NUL, its bytes, NUL."""
+def recipe_hash(recipe: str, docker_dir: Path = DOCKER_DIR) -> str:
+    """SHA-256 over every file of ``docker/<recipe>`` in sorted order, then the repository's files
+    ``RECIPE_INPUTS`` names for it: for each, its path (relative to its folder, or to the
+    repository), NUL, its bytes, NUL."""
     folder = docker_dir / recipe
     if not (folder / "Dockerfile").is_file():
         raise LegacyStackError(f"no Dockerfile at {folder / 'Dockerfile'}")
-    files = [(path, path.relative_to(folder)) for path in sorted(folder.rglob("*")) if path.is_file()]
-    files += [(path, Path(path.name)) for path in extra]
+    files = [(path, path.relative_to(folder).as_posix()) for path in sorted(folder.rglob("*")) if path.is_file()]
+    files += [(docker_dir.parent / name, name) for name in RECIPE_INPUTS.get(recipe, ())]
     digest = hashlib.sha256()
     for path, name in files:
-        digest.update(name.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()

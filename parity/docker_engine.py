@@ -22,6 +22,7 @@ compares that label with the folder to refuse an image older than its recipe.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,7 +30,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +39,9 @@ from pathlib import Path
 from parity.docker_client import DOCKER_DIR, DockerClient, client_environment, default_home, recipe_hash
 from parity.host import CLEAN_PATH, LegacyStackError, tail
 from parity.provision import Log, bootstrap, host_tool, remove_tree, run_step, tool
+from parity.provision_py27 import RECIPE_DIR
+from parity.provision_py27 import fill_wheelhouse as fill_py27_wheelhouse
+from parity.stacks import cache_folder
 
 __all__ = [
     "BASES",
@@ -48,6 +52,7 @@ __all__ = [
     "engine_command",
     "fill_wheelhouse",
     "serve_folder",
+    "stage_py27",
     "storage_driver",
     "import_base",
     "start_engine",
@@ -72,16 +77,17 @@ class Image:
     """One of the project's images: ``docker/<recipe>/Dockerfile`` built on ``base`` as ``name``.
 
     ``context`` is the build context relative to the repository (None: the recipe's folder);
-    ``hashed`` names the repository's files the image depends on besides its recipe folder (they
-    join its label); ``wheels``: it installs Python wheels, from a local wheelhouse when built here.
+    ``wheels``: it installs Python wheels, from a local wheelhouse when built here;
+    ``stage``: it is built from a context staged by :func:`stage_py27` (the py27 recipe, its
+    wheelhouse and Debian sources), not from a folder of the repository.
     """
 
     name: str
     recipe: str
     base: Base
     context: str | None = None
-    hashed: tuple[str, ...] = ()
     wheels: bool = False
+    staged: bool = False
 
 
 BASES = {
@@ -95,9 +101,9 @@ IMAGES = {
         "port",
         BASES["bookworm-python"],
         context=".",
-        hashed=("pyproject.toml", "constraints.txt", ".dockerignore"),
         wheels=True,
     ),
+    "legacy-py27": Image("mfv-legacy-py27", "legacy-py27", BASES["bullseye"], staged=True),
 }
 
 
@@ -249,7 +255,7 @@ def build_image(
     to the build over HTTP on the loopback.  The build uses the host's
     network (``--network host``: apt reaches its mirror, pip the wheelhouse).
     """
-    wanted = recipe_hash(image.recipe, repo / "docker", tuple(repo / name for name in image.hashed))
+    wanted = recipe_hash(image.recipe, repo / "docker")
     if client.image_label(image.name) == wanted:
         return False
     argv = client.command(
@@ -266,13 +272,26 @@ def build_image(
     if local_base:
         import_base(client, image.base, log=log)
         argv += ["--build-arg", f"BASE={image.base.name}"]
-    context = str(repo / (image.context or f"docker/{image.recipe}"))
-    if local_base and image.wheels:
-        with serve_folder(fill_wheelhouse(repo, log)) as url:
-            run_step(f"docker build {image.name}", [*argv, "--build-arg", f"WHEELS={url}", context], log)
-    else:
-        run_step(f"docker build {image.name}", [*argv, context], log)
+    with ExitStack() as cleanup:
+        context = repo / (image.context or f"docker/{image.recipe}")
+        if image.staged:
+            context = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="context-", dir=default_home())))
+            stage_py27(context, log)
+        if local_base and image.wheels:
+            argv += ["--build-arg", f"WHEELS={cleanup.enter_context(serve_folder(fill_wheelhouse(repo, log)))}"]
+        run_step(f"docker build {image.name}", [*argv, str(context)], log)
     return True
+
+
+def stage_py27(context: Path, log: Log = print) -> None:
+    """Fill ``context``, the py27 image's build context, as the py27 chroot's build fills its root:
+    ``recipes/`` (``parity/recipes``), ``wheelhouse/`` (:func:`parity.provision_py27.fill_wheelhouse`,
+    cached) and ``sources/`` (the cached Debian source packages; the recipe downloads missing ones)."""
+    shutil.copytree(RECIPE_DIR, context / "recipes")
+    shutil.copytree(fill_py27_wheelhouse(cache_folder() / "py27-wheelhouse", log), context / "wheelhouse")
+    sources = cache_folder() / "debian-sources"
+    sources.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(sources, context / "sources")
 
 
 def fill_wheelhouse(repo: Path, log: Log = print) -> Path:

@@ -95,6 +95,12 @@ def docker_bullseye() -> DockerStack:
 
 
 @pytest.fixture(scope="session")
+def docker_py27() -> DockerStack:
+    """The ``docker-py27`` stack (the py27 recipe's image)."""
+    return docker_stack("docker-py27", "legacy-py27")
+
+
+@pytest.fixture(scope="session")
 def port_image() -> DockerClient:
     """The engine with the port's image ``mfv-port`` built on first use."""
     return provisioned_image("port")
