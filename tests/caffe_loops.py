@@ -1,4 +1,4 @@
-"""Direct loop transcriptions of Caffe 1.0's CPU pooling and LRN forward passes.
+"""Direct loop transcriptions of Caffe 1.0's CPU pooling and LRN forward passes, and MAX pooling's backward.
 
 Slow, obvious reference code for the vectorised ``port.ops`` kernels; the
 integration tests check both against the real Caffe.
@@ -39,6 +39,17 @@ def pool_loops(x: np.ndarray, kernel: int, stride: int, pad: int, method: str) -
                     else:
                         values[b, ch, ph, pw] = x[b, ch, hstart:hend, wstart:wend].sum() / pool_size
     return values, argmax
+
+
+def max_pool_backward_loops(shape: tuple[int, ...], argmax: np.ndarray, top_diff: np.ndarray) -> np.ndarray:
+    """``PoolingLayer::Backward_cpu`` for MAX: each top diff added to the bottom at its mask, in top order."""
+    n, c, h, w = shape
+    bottom_diff = np.zeros((n, c, h * w), top_diff.dtype)
+    for b in range(n):
+        for ch in range(c):
+            for index, diff in zip(argmax[b, ch].ravel(), top_diff[b, ch].ravel()):
+                bottom_diff[b, ch, index] += diff
+    return bottom_diff.reshape(shape)
 
 
 def lrn_across_loops(x: np.ndarray, size: int, alpha: float, beta: float, k: float) -> np.ndarray:

@@ -15,7 +15,7 @@ from port.ops import (
     lrn_within_channel,
     max_pool,
 )
-from tests.caffe_loops import lrn_across_loops, pool_loops
+from tests.caffe_loops import lrn_across_loops, max_pool_backward_loops, pool_loops
 
 
 @st.composite
@@ -26,23 +26,29 @@ def pool_cases(draw):
     h = draw(st.integers(max(kernel - 2 * pad, 1), 13))
     w = draw(st.integers(max(kernel - 2 * pad, 1), 13))
     seed = draw(st.integers(0, 2**16))
-    return kernel, stride, pad, h, w, seed
+    ties = draw(st.booleans())
+    return kernel, stride, pad, h, w, seed, ties
 
 
 @settings(max_examples=60, deadline=None)
 @given(pool_cases())
 def test_pooling_matches_caffe_loops(case):
-    kernel, stride, pad, h, w, seed = case
+    kernel, stride, pad, h, w, seed, ties = case
     if caffe_outside(h, kernel, stride, pad) or caffe_outside(w, kernel, stride, pad):
         with pytest.raises(ValueError, match="outside the input"):
             max_pool(torch.zeros(1, 1, h, w), PoolGeometry((kernel, kernel), (stride, stride), (pad, pad)))
         return
-    x = np.random.RandomState(seed).normal(size=(2, 3, h, w)).astype(np.float32)
+    random = np.random.RandomState(seed)
+    x = (random.randint(0, 3, (2, 3, h, w)) if ties else random.normal(size=(2, 3, h, w))).astype(np.float32)
     geom = PoolGeometry((kernel, kernel), (stride, stride), (pad, pad))
     want_max, want_arg = pool_loops(x, kernel, stride, pad, "max")
-    got_max, got_arg = max_pool(torch.from_numpy(x), geom)
-    np.testing.assert_array_equal(got_max.numpy(), want_max.astype(np.float32))
+    leaf = torch.from_numpy(x).requires_grad_()
+    got_max, got_arg = max_pool(leaf, geom)
+    np.testing.assert_array_equal(got_max.detach().numpy(), want_max.astype(np.float32))
     np.testing.assert_array_equal(got_arg.numpy(), want_arg)
+    top_diff = random.normal(size=want_max.shape).astype(np.float32)
+    (got_diff,) = torch.autograd.grad(got_max, leaf, torch.from_numpy(top_diff))
+    np.testing.assert_array_equal(got_diff.numpy(), max_pool_backward_loops(x.shape, want_arg, top_diff))
     want_ave, _ = pool_loops(x, kernel, stride, pad, "ave")
     np.testing.assert_allclose(ave_pool(torch.from_numpy(x), geom).numpy(), want_ave, rtol=1e-6, atol=1e-6)
 

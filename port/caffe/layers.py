@@ -29,6 +29,7 @@ from port.ops import (
     lrn_within_channel,
     max_pool,
     pooled_shape,
+    strided_conv2d,
 )
 
 Shape = tuple[int, ...]
@@ -58,6 +59,9 @@ def _blob_parameters(layer: CaffeLayer, shapes: Sequence[Shape]) -> None:
 
 
 class Convolution(CaffeLayer):
+    """Caffe's convolution; strided ones without dilation take the polyphase input gradient
+    of :mod:`port.ops.strided_conv` (the forward is ``F.conv2d`` either way)."""
+
     def __init__(
         self,
         weight: Shape,
@@ -73,6 +77,8 @@ class Convolution(CaffeLayer):
 
     def forward(self, bottoms: list[torch.Tensor]) -> list[torch.Tensor]:
         bias = self.bias if "bias" in self.blob_names else None
+        if self.stride != (1, 1) and self.dilation == (1, 1):
+            return [strided_conv2d(bottoms[0], self.weight, bias, self.stride, self.pad, self.group)]
         return [F.conv2d(bottoms[0], self.weight, bias, self.stride, self.pad, self.dilation, self.group)]
 
 

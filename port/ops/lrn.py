@@ -4,7 +4,9 @@ ACROSS_CHANNELS (the CaffeNet/AlexNet norm layers), for an odd window ``n``:
 
     y[c] = x[c] * (k + alpha / n * sum_{c' = c - (n-1)/2}^{c + (n-1)/2} x[c']^2) ^ (-beta)
 
-with zero padding beyond the first and last channel.
+with zero padding beyond the first and last channel.  The window's squares
+are added in channel order, ``((x[c-h]^2 + x[c-h+1]^2) + ...) + x[c+h]^2``,
+elementwise over the whole tensor (the same bits for any batch size).
 
 WITHIN_CHANNEL, over an ``n x n`` spatial window with zero padding
 ``(n-1)/2``:
@@ -51,8 +53,11 @@ def lrn_across_channels(x: torch.Tensor, size: int, alpha: float, beta: float, k
     """ACROSS_CHANNELS LRN of an (N, C, H, W) tensor; see the module docstring."""
     _check_size(size)
     half = (size - 1) // 2
-    squares = F.pad((x * x).unsqueeze(1), (0, 0, 0, 0, half, half))
-    window_sums = F.avg_pool3d(squares, (size, 1, 1), stride=1, divisor_override=1).squeeze(1)
+    squares = F.pad(x * x, (0, 0, 0, 0, half, half))
+    channels = x.shape[1]
+    window_sums = squares[:, :channels]
+    for offset in range(1, size):
+        window_sums = window_sums + squares[:, offset : offset + channels]
     return x * negative_power(k + (alpha / size) * window_sums, beta)
 
 
