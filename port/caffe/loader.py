@@ -39,7 +39,7 @@ def fill_random(net: CaffeNetwork, seed: int) -> CaffeNetwork:
     Caffe's own ``net.save``.
     """
     net.load_blobs(
-        dict(random_blobs(net.param_shapes(), seed)),
+        dict(random_blobs(net.param_shapes(), seed, {step.name: step.type for step in net.steps})),
         source=f"deterministic random weights (seed {seed}), not pretrained",
     )
     return net

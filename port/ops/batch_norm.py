@@ -1,4 +1,4 @@
-"""Caffe 1.0's BatchNorm (``batch_norm_layer.cpp``) in its two test-time modes.
+"""Caffe 1.0's BatchNorm (``batch_norm_layer.cpp``) with global statistics, as deploy nets run it.
 
 Caffe stores three blobs: running sums of the mean ``m`` and of the variance
 ``v`` (each of shape ``(C,)``) and their common scale factor ``f`` (shape
@@ -8,15 +8,9 @@ Caffe stores three blobs: running sums of the mean ``m`` and of the variance
     s = 0 if f == 0 else 1 / f          (in float32)
     y = (x - m s) / sqrt(v s + eps)     per channel (axis 1)
 
-With ``use_global_stats: false`` the statistics are the batch's own, over
-every axis but the channel axis, with the biased variance Caffe computes,
-``E[(x - E x)^2]``:
-
-    y = (x - E x) / sqrt(E[(x - E x)^2] + eps)
-
 Every step is a float32 operation in Caffe's order, so the forward values
-are Caffe's; gradients come from autograd (``dy / sqrt(v s + eps)`` in the
-global mode, as Caffe's backward).
+are Caffe's; gradients come from autograd (``dy / sqrt(v s + eps)``, as
+Caffe's backward).
 """
 
 from __future__ import annotations
@@ -37,11 +31,3 @@ def batch_norm_global(
     mean = _per_channel(mean_sum * s, x.ndim)
     std = _per_channel((var_sum * s + eps).sqrt(), x.ndim)
     return (x - mean) / std
-
-
-def batch_norm_batch_stats(x: torch.Tensor, eps: float) -> torch.Tensor:
-    """``(x - E x) / sqrt(E[(x - E x)^2] + eps)`` over every axis but 1."""
-    axes = [0, *range(2, x.ndim)]
-    centred = x - x.mean(dim=axes, keepdim=True)
-    var = (centred * centred).mean(dim=axes, keepdim=True)
-    return centred / (var + eps).sqrt()

@@ -13,7 +13,7 @@ layers), :mod:`.normalization` (BatchNorm, Scale, Bias) and
 Crop, Softmax).
 
 Test-phase semantics throughout: Dropout is the identity, BatchNorm uses its
-stored statistics unless ``use_global_stats: false``.
+stored statistics.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 from port.caffe.errors import CaffeFormatError
 from port.caffe.layers import convolution, neuron, normalization, pooling, structure
-from port.caffe.layers.base import Built, BuildContext, CaffeLayer, Shape
+from port.caffe.layers.base import BuildContext, Built, CaffeLayer, Shape
 from port.caffe.layers.convolution import Convolution, Deconvolution, InnerProduct
 from port.caffe.layers.neuron import PReLU, ReLU
 from port.caffe.layers.normalization import BatchNorm, Bias, Scale

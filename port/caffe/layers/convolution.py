@@ -8,7 +8,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from port.caffe.layers.base import Built, BuildContext, CaffeLayer, Shape, blob_parameters, hw
+from port.caffe.layers.base import BuildContext, Built, CaffeLayer, Shape, blob_parameters, hw
 
 
 class ConvGeometry(NamedTuple):
@@ -79,9 +79,7 @@ def _conv_geometry(ctx: BuildContext, channels: int) -> ConvGeometry:
     if p.axis != 1:
         raise ctx.error(f"convolution_param.axis = {p.axis}; only axis 1 is supported")
     if p.num_output < 1 or p.group < 1 or channels % p.group or p.num_output % p.group:
-        raise ctx.error(
-            f"num_output {p.num_output} and {channels} input channels must both divide by group {p.group}"
-        )
+        raise ctx.error(f"num_output {p.num_output} and {channels} input channels must both divide by group {p.group}")
     return ConvGeometry(
         kernel=hw(ctx, "kernel", p.kernel_size, p.kernel_h, p.kernel_w, None),
         stride=hw(ctx, "stride", p.stride, p.stride_h, p.stride_w, 1),

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from port.caffe.layers.base import Built, BuildContext, CaffeLayer, blob_parameters, same_shape
+from port.caffe.layers.base import BuildContext, Built, CaffeLayer, blob_parameters, same_shape
 from port.ops.neuron import bnll, exp_layer, log_layer, power_layer
 
 
@@ -34,14 +34,14 @@ class ReLU(CaffeLayer):
 
 
 class PReLU(CaffeLayer):
-    """``x`` where ``x > 0``, else ``a_c x``: one learned slope per channel (axis 1), or one for all.
+    """``x`` where ``x > 0``, else ``a_c x``: one learned slope per channel (axis 1), or one 0-D slope for all.
 
     The gradient at 0 is the slope, as Caffe's ``x > 0`` test gives.
     """
 
     def __init__(self, channels: int, shared: bool):
         super().__init__()
-        blob_parameters(self, [(1,) if shared else (channels,)])
+        blob_parameters(self, [() if shared else (channels,)])
         self.shared = shared
 
     def forward(self, bottoms: list[torch.Tensor]) -> list[torch.Tensor]:

@@ -11,28 +11,22 @@ with a second bottom it is that bottom (``axis`` then applies to it, and a
 
 from __future__ import annotations
 
-import math
-
 import torch
 
-from port.caffe.layers.base import Built, BuildContext, CaffeLayer, Shape, blob_parameters, same_shape
-from port.ops.batch_norm import batch_norm_batch_stats, batch_norm_global
-
-TEST_PHASE_GLOBAL_STATS = True
+from port.caffe.layers.base import BuildContext, Built, CaffeLayer, Shape, blob_parameters, same_shape
+from port.ops.batch_norm import batch_norm_global
 
 
 class BatchNorm(CaffeLayer):
     """Caffe's BatchNorm (``port.ops.batch_norm``); blobs ``mean``, ``variance``, ``scale_factor``."""
 
-    def __init__(self, channels: int, use_global_stats: bool, eps: float):
+    def __init__(self, channels: int, eps: float):
         super().__init__()
         blob_parameters(self, [(channels,), (channels,), (1,)], names=("mean", "variance", "scale_factor"))
-        self.use_global_stats, self.eps = use_global_stats, eps
+        self.eps = eps
 
     def forward(self, bottoms: list[torch.Tensor]) -> list[torch.Tensor]:
-        if self.use_global_stats:
-            return [batch_norm_global(bottoms[0], self.mean, self.variance, self.scale_factor, self.eps)]
-        return [batch_norm_batch_stats(bottoms[0], self.eps)]
+        return [batch_norm_global(bottoms[0], self.mean, self.variance, self.scale_factor, self.eps)]
 
 
 def _broadcast(blob: torch.Tensor, axis: int, ndim: int) -> torch.Tensor:
@@ -76,12 +70,14 @@ class Bias(CaffeLayer):
 def build_batch_norm(ctx: BuildContext) -> Built:
     (shape,) = ctx.bottoms(1)
     p = ctx.lp.batch_norm_param
-    global_stats = p.use_global_stats if p.HasField("use_global_stats") else TEST_PHASE_GLOBAL_STATS
+    if p.HasField("use_global_stats") and not p.use_global_stats:
+        raise ctx.error(
+            "use_global_stats: false (batch statistics, which Caffe also accumulates into the layer's "
+            "blobs on every forward pass) is not supported; deploy nets use the stored statistics"
+        )
     if len(shape) < 2:
         raise ctx.error(f"expects a bottom with a channel axis (at least 2-D), got shape {shape}")
-    if not global_stats and math.prod(shape) == shape[1]:
-        raise ctx.error("batch statistics need more than one value per channel")
-    return same_shape(BatchNorm(shape[1], global_stats, p.eps))(ctx)
+    return same_shape(BatchNorm(shape[1], p.eps))(ctx)
 
 
 def _operand(ctx: BuildContext, axis_field: int, num_axes: int) -> tuple[int, Shape, bool]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from port.caffe.layers.base import Built, BuildContext, CaffeLayer, hw
+from port.caffe.layers.base import BuildContext, Built, CaffeLayer, hw
 from port.ops import (
     PoolGeometry,
     ave_pool,
@@ -72,8 +72,8 @@ def build_pooling(ctx: BuildContext) -> Built:
     else:
         geom = PoolGeometry(
             kernel=hw(ctx, "kernel_size", [p.kernel_size] if p.kernel_size else [], p.kernel_h, p.kernel_w, None),
-            stride=hw(ctx, "stride", [p.stride], p.stride_h, p.stride_w, 1),
-            pad=hw(ctx, "pad", [p.pad], p.pad_h, p.pad_w, 0),
+            stride=hw(ctx, "stride", [p.stride] if p.HasField("stride") else [], p.stride_h, p.stride_w, 1),
+            pad=hw(ctx, "pad", [p.pad] if p.HasField("pad") else [], p.pad_h, p.pad_w, 0),
             ceil=p.round_mode == 0,
         )
     if any(pd >= k for pd, k in zip(geom.pad, geom.kernel)):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import torch
 
-from port.caffe.layers.base import Built, BuildContext, CaffeLayer, Shape, same_shape
+from port.caffe.layers.base import BuildContext, Built, CaffeLayer, Shape, same_shape
 
 ELTWISE_PROD, ELTWISE_SUM, ELTWISE_MAX = 0, 1, 2
 
