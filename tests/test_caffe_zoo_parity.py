@@ -1,0 +1,63 @@
+"""Every published architecture against the real Caffe: one Caffe job per net, batch 1.
+
+The port draws deterministic random weights (``legacy_caffe.random_weights``)
+and writes them as a caffemodel; Caffe loads it, runs the net forward and
+back from a one-hot at the score blob, and dumps every blob, every max-pool
+mask and every diff.  Every blob forward and every diff, the data gradient
+included, must be within the tolerance table or (backward) come within it
+once the port follows Caffe's choice at max-pool near-ties and ReLU sign
+near-ties.  Caffe's blob shapes must equal the port's, which checks every
+round-up pooling size.
+"""
+
+import pytest
+
+from parity.layers import run_layers_parity
+from parity.verdict import FAIL, PASS
+from port.caffe import Target, save_caffemodel
+from port.models import NETS, write_zoo_prototxt
+
+pytestmark = pytest.mark.legacy
+
+SEED = 5
+# net -> the one-hot target at its score blob (layer, unit[, y, x])
+SCORES = {
+    "caffe_alexnet": ("fc8", 7),
+    "caffe_googlenet": ("loss3/classifier", 7),
+    "caffe_squeezenet1_0": ("pool10", 7, 0, 0),
+    "caffe_squeezenet1_1": ("pool10", 7, 0, 0),
+    "caffe_vgg16": ("fc8", 7),
+    "caffe_vgg19": ("fc8", 7),
+    "caffe_resnet50": ("fc1000", 7),
+    "caffe_resnet101": ("fc1000", 7),
+    "caffe_resnet152": ("fc1000", 7),
+    "caffe_nin": ("pool4", 7, 0, 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCORES))
+def test_every_blob_and_diff_against_caffe(legacy_stack, tmp_path, name):
+    prototxt = write_zoo_prototxt(name, tmp_path / "deploy.prototxt")
+    net = NETS[name](seed=SEED)
+    save_caffemodel(net, prototxt, tmp_path / "weights.caffemodel")
+    del net
+    report = run_layers_parity(prototxt, tmp_path / "weights.caffemodel", legacy_stack, targets=[Target(*SCORES[name])])
+
+    assert report.weights_equal
+    for row in report.forward:
+        assert row.figures.max_rel <= row.tolerance, row
+        assert row.figures.non_finite == 0, row.blob
+    (backward,) = report.backward
+    for row in backward.blobs:
+        assert row.verdict != FAIL, row
+        if row.verdict != PASS:
+            assert row.with_legacy_argmax.max_rel <= row.tolerance, row
+    data = next(r for r in backward.blobs if r.blob == "data")
+    assert data.figures.legacy_max > 0
+    assert report.verdict.passed, report.verdict.failures
+    worst_forward = max(r.figures.max_rel for r in report.forward)
+    worst_backward = max(r.figures.max_rel for r in backward.blobs)
+    print(
+        f"{name}: forward {worst_forward:.2g}, data gradient {data.figures.max_rel:.2g}, worst diff {worst_backward:.2g}"
+    )
+    print(f"{name}: {report.verdict.detail}")
