@@ -58,6 +58,7 @@ def test_every_blob_and_diff_against_caffe(legacy_stack, tmp_path, name):
     worst_forward = max(r.figures.max_rel for r in report.forward)
     worst_backward = max(r.figures.max_rel for r in backward.blobs)
     print(
-        f"{name}: forward {worst_forward:.2g}, data gradient {data.figures.max_rel:.2g}, worst diff {worst_backward:.2g}"
+        f"{name}: forward {worst_forward:.2g}, data gradient {data.figures.max_rel:.2g}, "
+        f"worst diff {worst_backward:.2g}"
     )
     print(f"{name}: {report.verdict.detail}")
