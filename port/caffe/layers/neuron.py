@@ -6,8 +6,8 @@ are more than a torch call live in :mod:`port.ops.neuron`.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -50,15 +50,32 @@ class PReLU(CaffeLayer):
         return [torch.where(x > 0, x, x * slope)]
 
 
-class Neuron(CaffeLayer):
-    """A parameter-free element-wise layer computing ``function(x)``."""
+def _elu(x: torch.Tensor, alpha: float) -> torch.Tensor:
+    """Caffe's ELU: ``x`` where ``x > 0``, else ``alpha (exp(x) - 1)``."""
+    return F.elu(x, alpha=alpha)
 
-    def __init__(self, function: Callable[[torch.Tensor], torch.Tensor]):
+
+NEURON_FUNCTIONS: dict[str, Callable[..., torch.Tensor]] = {
+    "Sigmoid": torch.sigmoid,
+    "TanH": torch.tanh,
+    "AbsVal": torch.abs,
+    "BNLL": bnll,
+    "ELU": _elu,
+    "Exp": exp_layer,
+    "Log": log_layer,
+    "Power": power_layer,
+}
+
+
+class Neuron(CaffeLayer):
+    """A parameter-free element-wise layer: ``NEURON_FUNCTIONS[kind](x, **params)``."""
+
+    def __init__(self, kind: str, **params: float):
         super().__init__()
-        self.function = function
+        self.kind, self.params = kind, params
 
     def forward(self, bottoms: list[torch.Tensor]) -> list[torch.Tensor]:
-        return [self.function(bottoms[0])]
+        return [NEURON_FUNCTIONS[self.kind](bottoms[0], **self.params)]
 
 
 def build_relu(ctx: BuildContext) -> Built:
@@ -72,42 +89,25 @@ def build_prelu(ctx: BuildContext) -> Built:
     return same_shape(PReLU(shape[1], ctx.lp.prelu_param.channel_shared))(ctx)
 
 
-def build_elu(ctx: BuildContext) -> Built:
-    """Caffe's ELU: ``x`` where ``x > 0``, else ``alpha (exp(x) - 1)``."""
-    return same_shape(Neuron(functools.partial(F.elu, alpha=ctx.lp.elu_param.alpha)))(ctx)
-
-
-def _checked(ctx: BuildContext, function: Callable[..., torch.Tensor], **kwargs: float) -> Neuron:
+def build_neuron(ctx: BuildContext) -> Built:
+    """Any layer of :data:`NEURON_FUNCTIONS`, with the fields of its ``<type>_param`` message."""
+    kind = ctx.lp.type
+    p = {
+        "ELU": lambda: {"alpha": ctx.lp.elu_param.alpha},
+        "Exp": lambda: _base_scale_shift(ctx.lp.exp_param),
+        "Log": lambda: _base_scale_shift(ctx.lp.log_param),
+        "Power": lambda: {"power": ctx.lp.power_param.power, **_scale_shift(ctx.lp.power_param)},
+    }.get(kind, dict)()
     try:
-        function(torch.ones(1), **kwargs)
+        NEURON_FUNCTIONS[kind](torch.ones(1), **p)
     except ValueError as exc:
         raise ctx.error(str(exc)) from None
-    return Neuron(functools.partial(function, **kwargs))
+    return same_shape(Neuron(kind, **p))(ctx)
 
 
-def build_exp(ctx: BuildContext) -> Built:
-    p = ctx.lp.exp_param
-    return same_shape(_checked(ctx, exp_layer, base=p.base, scale=p.scale, shift=p.shift))(ctx)
+def _scale_shift(p: Any) -> dict[str, float]:
+    return {"scale": p.scale, "shift": p.shift}
 
 
-def build_log(ctx: BuildContext) -> Built:
-    p = ctx.lp.log_param
-    return same_shape(_checked(ctx, log_layer, base=p.base, scale=p.scale, shift=p.shift))(ctx)
-
-
-def build_power(ctx: BuildContext) -> Built:
-    p = ctx.lp.power_param
-    return same_shape(Neuron(functools.partial(power_layer, power=p.power, scale=p.scale, shift=p.shift)))(ctx)
-
-
-def _plain(function: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[BuildContext], Built]:
-    def build(ctx: BuildContext) -> Built:
-        return same_shape(Neuron(function))(ctx)
-
-    return build
-
-
-build_sigmoid = _plain(torch.sigmoid)
-build_tanh = _plain(torch.tanh)
-build_absval = _plain(torch.abs)
-build_bnll = _plain(bnll)
+def _base_scale_shift(p: Any) -> dict[str, float]:
+    return {"base": p.base, **_scale_shift(p)}
