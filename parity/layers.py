@@ -32,7 +32,7 @@ from parity.legacy_results import LayersDump
 from parity.pool_ties import PoolTie, find_ties, positive_windows
 from parity.relu_flips import ReluFlips, find_flips, legacy_active
 from parity.report import Report
-from parity.stacks import LegacyStack
+from parity.stacks import JobResult, LegacyStack
 from parity.tolerances import Tolerances
 from parity.verdict import FAIL, PASS, POOL_TIE, RELU_SIGN, Verdict
 from port.caffe import CaffeNetwork, Target, load_net, one_hot_diffs
@@ -262,6 +262,26 @@ def compare_backward(
     return rows
 
 
+def run_legacy_layers(
+    prototxt: str | Path,
+    weights: str | Path,
+    stack: LegacyStack,
+    x: np.ndarray,
+    targets: Sequence[Target],
+    threads: int = 1,
+) -> JobResult:
+    """Caffe's ``layers`` job on input ``x``: every blob, max-pool masks, the diffs of ``targets``."""
+    with tempfile.TemporaryDirectory(prefix="mfv-layers-") as tmp:
+        input_path = Path(tmp) / "input.npy"
+        np.save(input_path, x)
+        return stack.run(
+            "layers",
+            {"targets": [t.__dict__ for t in targets], "pool_masks": True},
+            {"prototxt": Path(prototxt), "weights": Path(weights), "input": input_path},
+            threads=threads,
+        )
+
+
 def run_layers_parity(
     prototxt: str | Path,
     weights: str | Path,
@@ -272,23 +292,20 @@ def run_layers_parity(
     seed: int = 0,
     threads: int = 1,
     tolerances: Tolerances | None = None,
+    legacy_result: JobResult | None = None,
 ) -> LayersReport:
-    """Run levels 0-2 on both stacks and return the report."""
+    """Run levels 0-2 on both stacks and return the report.
+
+    ``legacy_result``: Caffe's ``layers`` job for these arguments, already run
+    (:func:`run_legacy_layers`), e.g. to share it with ``parity.onnx_layers``.
+    """
     tol = tolerances or Tolerances.load()
     net = load_net(prototxt, weights)
     targets = list(targets) if targets else default_targets(net)
     for target in targets:
         check_target(net, target)
     x_np, input_note = make_input(net, image, seed)
-    with tempfile.TemporaryDirectory(prefix="mfv-layers-") as tmp:
-        input_path = Path(tmp) / "input.npy"
-        np.save(input_path, x_np)
-        result = stack.run(
-            "layers",
-            {"targets": [t.__dict__ for t in targets], "pool_masks": True},
-            {"prototxt": Path(prototxt), "weights": Path(weights), "input": input_path},
-            threads=threads,
-        )
+    result = legacy_result or run_legacy_layers(prototxt, weights, stack, x_np, targets, threads)
     dump = LayersDump(result)
     x = torch.from_numpy(x_np)
     with torch.no_grad():

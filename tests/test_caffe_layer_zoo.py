@@ -9,14 +9,16 @@ MAX rounding up), Convolution (group, dilation, per-axis kernel/stride/pad,
 no bias), InnerProduct (axis, transpose), Softmax and Flatten on axes other
 than 1.  Caffe's own ``net.save`` writes the weights (from
 ``legacy_caffe.random_weights``), its forward gives every blob and its
-backward from one-hots at ``score`` and inside ``crop`` every diff.
+backward from one-hots at ``score`` and inside ``crop`` every diff.  The
+same dump judges the net's ONNX export on onnxruntime.
 """
 
 from pathlib import Path
 
 import pytest
 
-from parity.layers import run_layers_parity
+from parity.layers import make_input, run_layers_parity, run_legacy_layers
+from parity.onnx_layers import run_onnx_parity
 from parity.verdict import PASS, POOL_TIE
 from port.caffe import Target, fill_random, load_net, read_prototxt, read_weights
 
@@ -38,8 +40,10 @@ def zoo(legacy_stack, tmp_path_factory):
         "make_weights", {"seed": SEED}, {"prototxt": ZOO}, out_dir=tmp_path_factory.mktemp("zoo") / "made"
     )
     weights = made.files["weights.caffemodel"]
-    report = run_layers_parity(ZOO, weights, legacy_stack, targets=[Target("score", 0), Target("crop", 1, 3, 2)])
-    return weights, report
+    targets = [Target("score", 0), Target("crop", 1, 3, 2)]
+    dump = run_legacy_layers(ZOO, weights, legacy_stack, make_input(load_net(ZOO), None, 0)[0], targets)
+    report = run_layers_parity(ZOO, weights, legacy_stack, targets=targets, legacy_result=dump)
+    return weights, report, run_onnx_parity(ZOO, weights, legacy_stack, legacy_result=dump)
 
 
 def test_the_zoo_net_holds_every_new_layer_type():
@@ -49,7 +53,7 @@ def test_the_zoo_net_holds_every_new_layer_type():
 
 def test_caffe_saved_the_weights_the_port_draws(zoo):
     """BatchNorm's running sums and scale factor and Scale's blobs included (legacy_caffe.random_weights)."""
-    weights, report = zoo
+    weights, report, _ = zoo
     port = fill_random(load_net(ZOO), SEED)
     saved = read_weights(weights)
     assert set(saved) == set(port.caffe_params())
@@ -61,7 +65,7 @@ def test_caffe_saved_the_weights_the_port_draws(zoo):
 
 
 def test_every_blob_forward_matches_caffe_shape_and_value(zoo):
-    _, report = zoo
+    _, report, _ = zoo
     port_net = load_net(ZOO)
     assert [r.blob for r in report.forward] == list(port_net.blob_shapes)
     for row in report.forward:
@@ -72,7 +76,7 @@ def test_every_blob_forward_matches_caffe_shape_and_value(zoo):
 
 
 def test_every_diff_matches_caffe(zoo):
-    _, report = zoo
+    _, report, _ = zoo
     assert [b.target for b in report.backward] == ["score:0", "crop:1:3:2"]
     score, crop = report.backward
     assert {r.blob for r in score.blobs} == set(load_net(ZOO).blob_shapes)
@@ -84,3 +88,13 @@ def test_every_diff_matches_caffe(zoo):
             bound = row.figures if row.verdict == PASS else row.with_legacy_argmax
             assert bound.max_rel <= row.tolerance == 1e-5, (target.target, row)
     assert report.verdict.passed, report.verdict.failures
+
+
+def test_onnx_export_on_onnxruntime_matches_caffe_and_the_port(zoo):
+    """Every layer type exported (opset 17), every blob a graph output, each within tolerance."""
+    _, report, onnx_report = zoo
+    assert [r.blob for r in onnx_report.forward] == [r.blob for r in report.forward if r.blob != "data"]
+    for row in onnx_report.forward + onnx_report.versus_port:
+        assert row.figures.max_rel <= row.tolerance == 1e-5, row
+    assert onnx_report.weights_equal and onnx_report.verdict.passed, onnx_report.verdict.failures
+    assert onnx_report.as_dict()["onnx"]["onnxruntime_version"]

@@ -7,12 +7,15 @@ mask and every diff.  Every blob forward and every diff, the data gradient
 included, must be within the tolerance table or (backward) come within it
 once the port follows Caffe's choice at max-pool near-ties and ReLU sign
 near-ties.  Caffe's blob shapes must equal the port's, which checks every
-round-up pooling size.
+round-up pooling size.  The same Caffe dump judges the ONNX export
+(``port.onnx``, every blob an output) run on onnxruntime: every blob within
+the forward tolerance of Caffe and of the port.
 """
 
 import pytest
 
-from parity.layers import run_layers_parity
+from parity.layers import make_input, run_layers_parity, run_legacy_layers
+from parity.onnx_layers import run_onnx_parity
 from parity.verdict import FAIL, PASS
 from port.caffe import Target, save_caffemodel
 from port.models import NETS, write_zoo_prototxt
@@ -38,10 +41,14 @@ SCORES = {
 @pytest.mark.parametrize("name", sorted(SCORES))
 def test_every_blob_and_diff_against_caffe(legacy_stack, tmp_path, name):
     prototxt = write_zoo_prototxt(name, tmp_path / "deploy.prototxt")
+    weights = tmp_path / "weights.caffemodel"
     net = NETS[name](seed=SEED)
-    save_caffemodel(net, prototxt, tmp_path / "weights.caffemodel")
+    save_caffemodel(net, prototxt, weights)
+    targets = [Target(*SCORES[name])]
+    dump = run_legacy_layers(prototxt, weights, legacy_stack, make_input(net, None, 0)[0], targets)
     del net
-    report = run_layers_parity(prototxt, tmp_path / "weights.caffemodel", legacy_stack, targets=[Target(*SCORES[name])])
+    report = run_layers_parity(prototxt, weights, legacy_stack, targets=targets, legacy_result=dump)
+    onnx_report = run_onnx_parity(prototxt, weights, legacy_stack, legacy_result=dump)
 
     assert report.weights_equal
     for row in report.forward:
@@ -55,10 +62,16 @@ def test_every_blob_and_diff_against_caffe(legacy_stack, tmp_path, name):
     data = next(r for r in backward.blobs if r.blob == "data")
     assert data.figures.legacy_max > 0
     assert report.verdict.passed, report.verdict.failures
+
+    assert [r.blob for r in onnx_report.forward] == [r.blob for r in report.forward if r.blob != "data"]
+    for row in onnx_report.forward + onnx_report.versus_port:
+        assert row.figures.max_rel <= row.tolerance, row
+    assert onnx_report.onnx.opset == 17 and onnx_report.verdict.passed, onnx_report.verdict.failures
+    worst_onnx = max(r.figures.max_rel for r in onnx_report.forward)
     worst_forward = max(r.figures.max_rel for r in report.forward)
     worst_backward = max(r.figures.max_rel for r in backward.blobs)
     print(
         f"{name}: forward {worst_forward:.2g}, data gradient {data.figures.max_rel:.2g}, "
-        f"worst diff {worst_backward:.2g}"
+        f"worst diff {worst_backward:.2g}, onnxruntime {worst_onnx:.2g}"
     )
     print(f"{name}: {report.verdict.detail}")
