@@ -21,7 +21,8 @@ Each kind is a function ``f(job) -> {key: ndarray}`` (see
     ``backward(start=layer)``.  ``job.input_blob`` names the net's input.
 ``bench_fwd_bwd``
     inputs as ``layers``; params ``repeats``, ``warmup`` (default 1),
-    ``target``.  Times full forward plus one-hot backward;
+    ``target``, ``backward`` (default true).  Times full forward plus
+    one-hot backward (forward alone with ``backward`` false);
     ``job.seconds`` lists the repeats.
 ``proto_schema``
     Writes ``schema.json``: every message and enum of
@@ -124,10 +125,12 @@ def bench_fwd_bwd(job):
     topology = _Topology(net, ())
     job.info["input_blob"] = _set_input(net, job)
     target = job.param("target")
+    backward = bool(job.param("backward", True))
 
     def step():
         net.forward()
-        _one_hot_backward(net, topology, target)
+        if backward:
+            _one_hot_backward(net, topology, target)
 
     for _ in range(int(job.param("warmup", 1))):
         step()
