@@ -37,22 +37,10 @@ from tqdm import tqdm
 from parity.layers import make_input
 from parity.stacks import get_stack
 from port.atomic import atomic_write_text
-from port.caffe import Target, input_gradient, save_caffemodel
-from port.models import NETS, write_zoo_prototxt
+from port.caffe import input_gradient, save_caffemodel
+from port.models import NETS, score_target, write_zoo_prototxt
+from port.models.caffe_zoo import SCORE_LAYERS
 from port.onnx import export_onnx
-
-SCORES = {
-    "caffe_alexnet": ("fc8", 7),
-    "caffe_googlenet": ("loss3/classifier", 7),
-    "caffe_squeezenet1_0": ("pool10", 7, 0, 0),
-    "caffe_squeezenet1_1": ("pool10", 7, 0, 0),
-    "caffe_vgg16": ("fc8", 7),
-    "caffe_vgg19": ("fc8", 7),
-    "caffe_resnet50": ("fc1000", 7),
-    "caffe_resnet101": ("fc1000", 7),
-    "caffe_resnet152": ("fc1000", 7),
-    "caffe_nin": ("pool4", 7, 0, 0),
-}
 
 
 def median_seconds(step: Callable[[], object], repeats: int, warmup: int) -> float:
@@ -72,7 +60,7 @@ def bench_net(name: str, args: argparse.Namespace, stack, tmp: Path) -> dict:
     save_caffemodel(net, prototxt, weights)
     x_np, _ = make_input(net, None, 0)
     np.save(input_path, x_np)
-    x, target = torch.from_numpy(x_np), Target(*SCORES[name])
+    x, target = torch.from_numpy(x_np), score_target(name, 7)
 
     def forward() -> None:
         with torch.no_grad():
@@ -116,7 +104,7 @@ def _ort_median(model, feeds: dict, args: argparse.Namespace) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--nets", nargs="+", default=list(SCORES), choices=list(SCORES))
+    parser.add_argument("--nets", nargs="+", default=list(SCORE_LAYERS), choices=list(SCORE_LAYERS))
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)

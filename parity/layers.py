@@ -143,6 +143,29 @@ class LayersInputs:
     legacy_stack: str
     legacy_blas_threads: int
 
+    @classmethod
+    def of(
+        cls,
+        prototxt: str | Path,
+        weights: str | Path,
+        input_note: str,
+        image: str | Path | None,
+        targets: Sequence[Target],
+        stack: LegacyStack,
+        threads: int,
+    ) -> "LayersInputs":
+        """The inputs of a run: the files' digests, the input's origin, the targets, the stack."""
+        digest = None if image is None else file_digest(image)
+        return cls(
+            file_digest(prototxt),
+            file_digest(weights),
+            input_note,
+            digest,
+            [str(t) for t in targets],
+            stack.name,
+            threads,
+        )
+
 
 @dataclass(frozen=True)
 class LayersReport(Report):
@@ -322,15 +345,7 @@ def run_layers_parity(
     ]
     return LayersReport(
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        inputs=LayersInputs(
-            file_digest(prototxt),
-            file_digest(weights),
-            input_note,
-            None if image is None else file_digest(image),
-            [str(t) for t in targets],
-            stack.name,
-            threads,
-        ),
+        inputs=LayersInputs.of(prototxt, weights, input_note, image, targets, stack, threads),
         tolerances={"source": tol.source, "table": tol.table},
         environment={"port": port_manifest(), "legacy": result.manifest},
         verdict=verdict(weight_rows, forward_rows, backward, len(ties), sum(f.units for f in flip_table.values())),

@@ -23,7 +23,7 @@ import onnxruntime
 import torch
 
 from parity.compare import figures
-from parity.environment import file_digest, port_manifest
+from parity.environment import port_manifest
 from parity.layers import (
     BlobRow,
     LayersInputs,
@@ -118,15 +118,7 @@ def run_onnx_parity(
     info = OnnxStack(export.opset, onnx.__version__, onnxruntime.__version__, "CPUExecutionProvider", threads)
     return OnnxLayersReport(
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        inputs=LayersInputs(
-            file_digest(prototxt),
-            file_digest(weights),
-            input_note,
-            None if image is None else file_digest(image),
-            [],
-            stack.name,
-            threads,
-        ),
+        inputs=LayersInputs.of(prototxt, weights, input_note, image, [], stack, threads),
         tolerances={"source": tol.source, "table": tol.table},
         environment={"port": port_manifest(), "legacy": result.manifest},
         verdict=onnx_verdict(info, weight_rows, forward, versus_port),

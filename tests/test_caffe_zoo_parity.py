@@ -17,34 +17,23 @@ import pytest
 from parity.layers import make_input, run_layers_parity, run_legacy_layers
 from parity.onnx_layers import run_onnx_parity
 from parity.verdict import FAIL, PASS
-from port.caffe import Target, save_caffemodel
-from port.models import NETS, write_zoo_prototxt
+from port.caffe import save_caffemodel
+from port.models import NETS, score_target, write_zoo_prototxt
+from port.models.caffe_zoo import SCORE_LAYERS
 
 pytestmark = pytest.mark.legacy
 
 SEED = 5
 # net -> the one-hot target at its score blob (layer, unit[, y, x])
-SCORES = {
-    "caffe_alexnet": ("fc8", 7),
-    "caffe_googlenet": ("loss3/classifier", 7),
-    "caffe_squeezenet1_0": ("pool10", 7, 0, 0),
-    "caffe_squeezenet1_1": ("pool10", 7, 0, 0),
-    "caffe_vgg16": ("fc8", 7),
-    "caffe_vgg19": ("fc8", 7),
-    "caffe_resnet50": ("fc1000", 7),
-    "caffe_resnet101": ("fc1000", 7),
-    "caffe_resnet152": ("fc1000", 7),
-    "caffe_nin": ("pool4", 7, 0, 0),
-}
 
 
-@pytest.mark.parametrize("name", sorted(SCORES))
+@pytest.mark.parametrize("name", sorted(SCORE_LAYERS))
 def test_every_blob_and_diff_against_caffe(legacy_stack, tmp_path, name):
     prototxt = write_zoo_prototxt(name, tmp_path / "deploy.prototxt")
     weights = tmp_path / "weights.caffemodel"
     net = NETS[name](seed=SEED)
     save_caffemodel(net, prototxt, weights)
-    targets = [Target(*SCORES[name])]
+    targets = [score_target(name, 7)]
     dump = run_legacy_layers(prototxt, weights, legacy_stack, make_input(net, None, 0)[0], targets)
     del net
     report = run_layers_parity(prototxt, weights, legacy_stack, targets=targets, legacy_result=dump)

@@ -11,6 +11,7 @@ from port.models.caffe_zoo import (
     caffe_squeezenet1_1,
     caffe_vgg16,
     caffe_vgg19,
+    score_target,
     write_zoo_prototxt,
     zoo_prototxt,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "caffe_vgg19",
     "caffenet",
     "net_factory",
+    "score_target",
     "write_zoo_prototxt",
     "zoo_prototxt",
 ]

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from port.atomic import atomic_write_text
+from port.caffe.gradients import Target
 from port.caffe.loader import fill_random, load_net_text
 from port.caffe.network import CaffeNetwork
 from port.models.zoo import PROTOTXTS
@@ -68,3 +69,23 @@ CAFFE_ZOO: dict[str, Factory] = {
     "caffe_resnet152": caffe_resnet152,
     "caffe_nin": caffe_nin,
 }
+
+# The layer whose top holds each net's class scores, with (y, x) where that top is 4-D (1 x 1000 x 1 x 1).
+SCORE_LAYERS: dict[str, tuple[str, tuple[int, ...]]] = {
+    "caffe_alexnet": ("fc8", ()),
+    "caffe_googlenet": ("loss3/classifier", ()),
+    "caffe_squeezenet1_0": ("pool10", (0, 0)),
+    "caffe_squeezenet1_1": ("pool10", (0, 0)),
+    "caffe_vgg16": ("fc8", ()),
+    "caffe_vgg19": ("fc8", ()),
+    "caffe_resnet50": ("fc1000", ()),
+    "caffe_resnet101": ("fc1000", ()),
+    "caffe_resnet152": ("fc1000", ()),
+    "caffe_nin": ("pool4", (0, 0)),
+}
+
+
+def score_target(name: str, unit: int) -> Target:
+    """A one-hot at class ``unit`` of the score blob of the architecture ``name`` (before any softmax)."""
+    layer, spatial = SCORE_LAYERS[name]
+    return Target(layer, unit, *spatial)
