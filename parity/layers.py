@@ -316,14 +316,16 @@ def run_layers_parity(
     threads: int = 1,
     tolerances: Tolerances | None = None,
     legacy_result: JobResult | None = None,
+    net: CaffeNetwork | None = None,
 ) -> LayersReport:
     """Run levels 0-2 on both stacks and return the report.
 
     ``legacy_result``: Caffe's ``layers`` job for these arguments, already run
-    (:func:`run_legacy_layers`), e.g. to share it with ``parity.onnx_layers``.
+    (:func:`run_legacy_layers`), e.g. to share it with ``parity.onnx_layers``;
+    ``net``: ``load_net(prototxt, weights)``, already loaded.
     """
     tol = tolerances or Tolerances.load()
-    net = load_net(prototxt, weights)
+    net = net or load_net(prototxt, weights)
     targets = list(targets) if targets else default_targets(net)
     for target in targets:
         check_target(net, target)

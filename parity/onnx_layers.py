@@ -37,7 +37,7 @@ from parity.legacy_results import LayersDump
 from parity.stacks import JobResult, LegacyStack
 from parity.tolerances import Tolerances
 from parity.verdict import FAIL, PASS, Verdict
-from port.caffe import load_net
+from port.caffe import CaffeNetwork, load_net
 from port.onnx import DEFAULT_OPSET, export_onnx
 
 
@@ -97,13 +97,14 @@ def run_onnx_parity(
     opset: int = DEFAULT_OPSET,
     tolerances: Tolerances | None = None,
     legacy_result: JobResult | None = None,
+    net: CaffeNetwork | None = None,
 ) -> OnnxLayersReport:
     """Export, run on onnxruntime and on Caffe, compare every blob; return the report.
 
-    ``legacy_result`` as for ``parity.layers.run_layers_parity`` (any targets).
+    ``legacy_result`` and ``net`` as for ``parity.layers.run_layers_parity`` (any targets).
     """
     tol = tolerances or Tolerances.load()
-    net = load_net(prototxt, weights)
+    net = net or load_net(prototxt, weights)
     export = export_onnx(net, opset=opset, all_blobs=True)
     x_np, input_note = make_input(net, image, seed)
     result = legacy_result or run_legacy_layers(prototxt, weights, stack, x_np, [], threads)

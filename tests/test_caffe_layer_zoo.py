@@ -41,9 +41,10 @@ def zoo(legacy_stack, tmp_path_factory):
     )
     weights = made.files["weights.caffemodel"]
     targets = [Target("score", 0), Target("crop", 1, 3, 2)]
-    dump = run_legacy_layers(ZOO, weights, legacy_stack, make_input(load_net(ZOO), None, 0)[0], targets)
-    report = run_layers_parity(ZOO, weights, legacy_stack, targets=targets, legacy_result=dump)
-    return weights, report, run_onnx_parity(ZOO, weights, legacy_stack, legacy_result=dump)
+    net = load_net(ZOO, weights)
+    dump = run_legacy_layers(ZOO, weights, legacy_stack, make_input(net, None, 0)[0], targets)
+    report = run_layers_parity(ZOO, weights, legacy_stack, targets=targets, legacy_result=dump, net=net)
+    return weights, report, run_onnx_parity(ZOO, weights, legacy_stack, legacy_result=dump, net=net)
 
 
 def test_the_zoo_net_holds_every_new_layer_type():

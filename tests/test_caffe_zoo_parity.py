@@ -17,7 +17,7 @@ import pytest
 from parity.layers import make_input, run_layers_parity, run_legacy_layers
 from parity.onnx_layers import run_onnx_parity
 from parity.verdict import FAIL, PASS
-from port.caffe import save_caffemodel
+from port.caffe import load_net, save_caffemodel
 from port.models import NETS, score_target, write_zoo_prototxt
 from port.models.caffe_zoo import SCORE_LAYERS
 
@@ -31,13 +31,12 @@ SEED = 5
 def test_every_blob_and_diff_against_caffe(legacy_stack, tmp_path, name):
     prototxt = write_zoo_prototxt(name, tmp_path / "deploy.prototxt")
     weights = tmp_path / "weights.caffemodel"
-    net = NETS[name](seed=SEED)
-    save_caffemodel(net, prototxt, weights)
+    save_caffemodel(NETS[name](seed=SEED), prototxt, weights)
+    net = load_net(prototxt, weights)
     targets = [score_target(name, 7)]
     dump = run_legacy_layers(prototxt, weights, legacy_stack, make_input(net, None, 0)[0], targets)
-    del net
-    report = run_layers_parity(prototxt, weights, legacy_stack, targets=targets, legacy_result=dump)
-    onnx_report = run_onnx_parity(prototxt, weights, legacy_stack, legacy_result=dump)
+    report = run_layers_parity(prototxt, weights, legacy_stack, targets=targets, legacy_result=dump, net=net)
+    onnx_report = run_onnx_parity(prototxt, weights, legacy_stack, legacy_result=dump, net=net)
 
     assert report.weights_equal
     for row in report.forward:
