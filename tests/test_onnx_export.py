@@ -6,10 +6,12 @@ onnxruntime runs the export of the layer zoo (every layer type) against the
 port's own forward pass, which is itself within 1e-5 of Caffe.
 """
 
+import json
 from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime
 import pytest
 import torch
 
@@ -78,3 +80,20 @@ def test_a_pooling_mask_top_is_refused_naming_the_layer(tmp_path):
     )
     with pytest.raises(CaffeFormatError, match=r"mask.prototxt: layer 'pool': a mask top has no ONNX export"):
         export_onnx(load_net(proto))
+
+
+@pytest.mark.legacy
+def test_parity_layers_stack_onnx_writes_a_passing_report(tmp_path, capsys, legacy_stack, zoo_weights):
+    """``mfv parity layers --stack onnx``: every blob of the export against Caffe and the port, versions stated."""
+    out = tmp_path / "report"
+    args = ["parity", "layers", "--stack", "onnx", "--prototxt", str(ZOO), "--weights", str(zoo_weights)]
+    assert main([*args, "--opset", "15", "--out", str(out)]) == 0
+    assert "PASS: onnxruntime" in capsys.readouterr().out
+    report = json.loads((out / "report.json").read_text())
+    assert report["kind"] == "layers-onnx" and report["onnx"]["opset"] == 15
+    assert report["onnx"]["onnxruntime_version"] == onnxruntime.__version__
+    assert len(report["forward"]) == len(report["versus_port"]) == len(load_net(ZOO).blob_shapes) - 1
+    assert all(row["max_rel"] <= row["tolerance"] for row in report["forward"] + report["versus_port"])
+    assert "onnxruntime against the port" in (out / "report.html").read_text()
+    assert main([*args, "--target", "score:0", "--out", str(tmp_path / "other")]) == 2
+    assert "--target needs gradients" in capsys.readouterr().err
