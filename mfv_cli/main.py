@@ -20,7 +20,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from mfv_cli import demo, facets, legacy, make_weights, parity_layers, parity_ops, parity_run, visualize
+from mfv_cli import demo, export_onnx, facets, legacy, make_weights, parity_layers, parity_ops, parity_run, visualize
 from mfv_cli.exits import run_handler
 
 
@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     visualize.add_parser(sub)
     facets.add_parser(sub)
     make_weights.add_parser(sub)
+    export_onnx.add_parser(sub)
     return parser
 
 

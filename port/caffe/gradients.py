@@ -56,14 +56,18 @@ def one_hot_diffs(
     target: Target,
     *,
     pool_argmax: Mapping[str, torch.Tensor] | None = None,
+    relu_active: Mapping[str, torch.Tensor] | None = None,
 ) -> OrderedDict[str, torch.Tensor]:
-    """Diffs of every blob produced up to ``target.layer``, inputs included, by Caffe name."""
+    """Diffs of every blob produced up to ``target.layer``, inputs included, by Caffe name.
+
+    ``pool_argmax`` and ``relu_active`` go to ``CaffeNetwork.run``.
+    """
     step = net.step(target.layer)
     if isinstance(inputs, torch.Tensor):
         inputs = {next(iter(net.inputs)): inputs}
     leaves = {name: t.detach().clone().requires_grad_(True) for name, t in inputs.items()}
     with torch.enable_grad():
-        trace = net.run(leaves, end=target.layer, pool_argmax=pool_argmax)
+        trace = net.run(leaves, end=target.layer, pool_argmax=pool_argmax, relu_active=relu_active)
         top = trace.blobs[step.tops[0]]
         names = [name for name, t in trace.produced.items() if t.requires_grad]
         grads = torch.autograd.grad(

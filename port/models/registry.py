@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from port.models.caffe_zoo import CAFFE_ZOO
 from port.models.caffenet import caffenet
 
 NETS: dict[str, Callable[..., Any]] = {
     "caffenet": caffenet,
+    **CAFFE_ZOO,
 }
 
 
