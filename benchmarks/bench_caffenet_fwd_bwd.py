@@ -59,7 +59,7 @@ def main() -> int:
 
     stacks = {"default kernel": get_stack(args.stack)}
     if args.coretype:
-        stacks[f"OPENBLAS_CORETYPE={args.coretype}"] = get_stack(args.stack, env={"OPENBLAS_CORETYPE": args.coretype})
+        stacks[f"OPENBLAS_CORETYPE={args.coretype}"] = get_stack(args.stack, blas_core=args.coretype)
     x_np = preprocess(random_start(0).astype(np.float32))[None]
     net = caffenet(seed=0)
     results = {"benchmark": "caffenet forward+backward (fc8 one-hot to data)", "repeats": args.repeats, "runs": []}

@@ -148,6 +148,7 @@ def run(job_file, kinds):
         "inputs": job.inputs,
         "environment": environment,
         "threads": _threads(environment, job.notes),
+        "blas_core": _blas_core(environment, job.notes),
         "notes": job.notes,
         "job": job.info,
         "wall_seconds": {
@@ -173,6 +174,19 @@ def _threads(environment, notes):
             "OpenBLAS runs %d threads, not the %s requested; this interpreter sees %d CPUs"
             % (observed, wanted, environment["cpu_count"])
         )
+    return {"requested": requested, "observed": observed}
+
+
+def _blas_core(environment, notes):
+    """Return the requested and observed OpenBLAS kernel; note any disagreement.
+
+    OpenBLAS names a kernel in lower case (``haswell``) where the variable
+    may be capitalised (``Haswell``), so the two are compared ignoring case.
+    """
+    requested = os.environ.get(protocol.CORE_VARIABLE)
+    observed = environment["blas"]["openblas"].get("corename")
+    if requested is not None and observed is not None and observed.lower() != requested.lower():
+        notes.append("OpenBLAS runs the %s kernel, not the %s requested" % (observed, requested))
     return {"requested": requested, "observed": observed}
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import absolute_import
 
-from legacy_caffe import mfv_reference, mfv_worker, ops_reference, probes
+from legacy_caffe import mfv_reference, mfv_worker, ops_reference, original, probes
 
 KINDS = {}
-for _module in (probes, mfv_reference, mfv_worker, ops_reference):
+for _module in (probes, mfv_reference, mfv_worker, ops_reference, original):
     KINDS.update(_module.KINDS)

@@ -17,3 +17,6 @@ EXIT_NO_CAFFE = 3
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 """Environment variables the host sets to pin BLAS threads; the manifest records them."""
+
+CORE_VARIABLE = "OPENBLAS_CORETYPE"
+"""Environment variable the host sets to pin OpenBLAS's kernel; the manifest records it and the kernel run."""

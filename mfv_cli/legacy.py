@@ -1,4 +1,4 @@
-"""``mfv legacy setup | info``: provision the legacy Caffe stack, print its interpreter's manifest."""
+"""``mfv legacy setup | info``: provision a legacy Caffe stack, print its interpreter's manifest."""
 
 from __future__ import annotations
 
@@ -7,14 +7,21 @@ import json
 from pathlib import Path
 
 from mfv_cli.options import add_stack_options, stack_from_args
-from parity import provision
+from parity import provision, provision_py27
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     legacy = sub.add_parser("legacy", help="the legacy Caffe stack").add_subparsers(
         dest="legacy_command", required=True
     )
-    setup = legacy.add_parser("setup", help="build the Debian bullseye + Caffe root (needs root, once)")
+    setup = legacy.add_parser("setup", help="build a legacy Caffe root (needs root, once)")
+    setup.add_argument(
+        "--stack",
+        choices=("chroot", "py27"),
+        default="chroot",
+        help="chroot: Debian bullseye's Python 3.9 and python3-caffe; py27: Python 2.7 with the thesis's pinned "
+        "packages and pycaffe for 2.7 on the same libcaffe (default chroot)",
+    )
     setup.add_argument("--root", type=Path, help="where to build it (default: the user's cache folder)")
     setup.add_argument(
         "--mirror", help="Debian mirror URL (default $MFV_DEBIAN_MIRROR, else debootstrap's and apt's own default)"
@@ -27,7 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_setup(args: argparse.Namespace) -> int:
-    print(f"legacy stack ready: {provision.setup_chroot(args.root, mirror=args.mirror, force=args.force)}")
+    setup = provision_py27.setup_py27 if args.stack == "py27" else provision.setup_chroot
+    print(f"legacy stack {args.stack} ready: {setup(args.root, mirror=args.mirror, force=args.force)}")
     return 0
 
 

@@ -4,10 +4,13 @@
     mfv visualize ...             the MFV loop for one unit, port or pycaffe reference
     mfv facets ...                mean images (facets) of a folder of class images
     mfv parity run ...            parity levels 4-5: lockstep and free runs of the loop
-    mfv legacy setup | info       provision / describe the legacy Caffe stack
+    mfv legacy setup | info       provision / describe a legacy Caffe stack (chroot, py27)
     mfv parity layers ...         parity levels 0-2 for any prototxt + caffemodel
     mfv parity ops ...            parity level 3: the port's zoom and TV kernels vs scipy / scikit-image
+    mfv parity env ...            the py27 stack vs the bullseye stack: does the 2016 environment matter?
     mfv make-weights ...          deterministic random weights for a prototxt
+    mfv original ...              the published 2016 script, unchanged, on a legacy stack
+    mfv export-onnx ...           any net the port loads, as ONNX with Caffe's blob names as outputs
 
 Exit status (mfv_cli.exits): 0 success, 1 parity outside tolerance, 2 bad input or a broken stack,
 3 a bug in mfv (please report it), 130 / 143 stopped by SIGINT / SIGTERM.  --out must be absent, empty or an
@@ -20,7 +23,19 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from mfv_cli import demo, export_onnx, facets, legacy, make_weights, parity_layers, parity_ops, parity_run, visualize
+from mfv_cli import (
+    demo,
+    export_onnx,
+    facets,
+    legacy,
+    make_weights,
+    original,
+    parity_env,
+    parity_layers,
+    parity_ops,
+    parity_run,
+    visualize,
+)
 from mfv_cli.exits import run_handler
 
 
@@ -37,10 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     parity_layers.add_parser(parity)
     parity_run.add_parser(parity)
     parity_ops.add_parser(parity)
+    parity_env.add_parser(parity)
     visualize.add_parser(sub)
     facets.add_parser(sub)
     make_weights.add_parser(sub)
     export_onnx.add_parser(sub)
+    original.add_parser(sub)
     return parser
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mfv_cli.validation import fraction, non_negative_int, seed_number
 from port.caffe import CaffeNetwork, Target, load_net, save_caffemodel
@@ -13,6 +14,9 @@ from port.mfv.backends import DEFAULT_OPS, OPS, LoopOps
 from port.mfv.loop import MFVConfig
 from port.mfv.presets import preset
 from port.models import CAFFENET_PROTOTXT, caffenet
+
+if TYPE_CHECKING:
+    from parity.runs import RunSetup
 
 RANDOM_WEIGHTS_SEED = 0
 TARGET_FLAGS = {"layer": "--layer", "unit": "--unit", "position": "--xy"}
@@ -92,3 +96,16 @@ def weights_file(net: CaffeNetwork, prototxt: Path, args: argparse.Namespace, tm
     path = tmp / "random-weights.caffemodel"
     save_caffemodel(net, prototxt, path)
     return path
+
+
+def run_setup_from_args(args: argparse.Namespace, tmp: Path) -> RunSetup:
+    """What both stacks need for one run (``mfv parity run``, ``mfv parity env``); random weights go in ``tmp``."""
+    from parity.runs import RunSetup
+    from port.confine import name_of_layer
+    from port.imaging import load_rgb
+
+    net, prototxt = net_from_args(args)
+    config = checked_config(net, args)
+    start = None if args.start is None else load_rgb(args.start)
+    weights = weights_file(net, prototxt, args, tmp)
+    return RunSetup(net, prototxt, weights, config, args.seed, args.start, start, name_of_layer(config.target.layer))

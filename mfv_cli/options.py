@@ -12,22 +12,23 @@ from typing import TYPE_CHECKING
 
 from mfv_cli.reports import REPORTS
 from mfv_cli.validation import positive_int, seconds
-from parity.stacks import DEFAULT_TIMEOUT, LegacyStack, get_stack
+from parity.stacks import DEFAULT_BLAS_CORE, DEFAULT_TIMEOUT, FALLBACK_BLAS_CORE, LegacyStack, get_stack
 from parity.tolerances import Tolerances
 
 if TYPE_CHECKING:
     import torch
 
 STACK_HELP = (
-    "legacy stack: 'chroot' (Debian bullseye root, see `mfv legacy setup`) "
-    "or 'local:/path/to/python' (an interpreter where `import caffe` works)"
+    "legacy stack: 'chroot' (Debian bullseye root, see `mfv legacy setup`), 'py27' (Python 2.7 root with the "
+    "thesis's pins, see `mfv legacy setup --stack py27`) or 'local:/path/to/python' (an interpreter where "
+    "`import caffe` works)"
 )
 
 
 def add_stack_options(
     parser: argparse.ArgumentParser, *, default: str | None = "chroot", threads: tuple[int, ...] | None = None
 ) -> None:
-    """Add ``--stack``, ``--threads`` (any positive count, or one of ``threads``) and ``--timeout``.
+    """Add ``--stack``, ``--threads`` (any positive count, or one of ``threads``), ``--blas-core`` and ``--timeout``.
 
     Without a ``default`` the command runs the port unless ``--stack`` names a stack for the pycaffe reference.
     """
@@ -37,6 +38,12 @@ def add_stack_options(
     parser.add_argument("--stack", default=default, help=stack_help)
     parser.add_argument(
         "--threads", type=positive_int, default=1, choices=threads, help="BLAS threads of the legacy stack (default 1)"
+    )
+    parser.add_argument(
+        "--blas-core",
+        metavar="KERNEL",
+        help=f"OpenBLAS kernel of the legacy stack (OPENBLAS_CORETYPE; default {DEFAULT_BLAS_CORE} where the CPU "
+        f"has AVX2 and FMA, else {FALLBACK_BLAS_CORE}); recorded in every manifest",
     )
     parser.add_argument(
         "--timeout",
@@ -49,8 +56,8 @@ def add_stack_options(
 
 
 def stack_from_args(args: argparse.Namespace) -> LegacyStack:
-    """The stack ``--stack`` names, with ``--timeout``."""
-    return get_stack(args.stack, timeout=args.timeout)
+    """The stack ``--stack`` names, with ``--timeout`` and ``--blas-core``."""
+    return get_stack(args.stack, timeout=args.timeout, blas_core=args.blas_core)
 
 
 def add_output_options(parser: argparse.ArgumentParser, *, help: str, required: bool = False) -> None:

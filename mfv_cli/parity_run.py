@@ -6,15 +6,14 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from mfv_cli.model_options import add_model_options, checked_config, net_from_args, ops_from_args, weights_file
+from mfv_cli.model_options import add_model_options, ops_from_args, run_setup_from_args
 from mfv_cli.options import add_parity_options, add_quiet_option, stack_from_args, tolerances_from_args
 from mfv_cli.reports import announce, report_dir
 from parity.report import write_report
 from parity.run_report import render
-from parity.runs import RunSetup, run_parity
+from parity.runs import run_parity
 from port.caffe import CaffeNetwork
-from port.confine import name_of_layer
-from port.imaging import load_rgb, random_start
+from port.imaging import random_start
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--no-floor",
         dest="floor",
         action="store_false",
-        help="free mode: skip the legacy run with the other BLAS thread count (the noise floor)",
+        help="free mode: skip the legacy runs with the other BLAS thread count and the other OpenBLAS kernel "
+        "(the noise floor)",
     )
     add_parity_options(parser, "run-<mode>", threads=(1, 2))
     add_quiet_option(parser)
@@ -34,21 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     out = report_dir(args, f"run-{args.mode}")
-    net, prototxt = net_from_args(args)
-    config = checked_config(net, args)
     tol = tolerances_from_args(args)
-    start = None if args.start is None else load_rgb(args.start)
     with tempfile.TemporaryDirectory(prefix="mfv-parity-run-") as tmp:
-        setup = RunSetup(
-            net,
-            prototxt,
-            weights_file(net, prototxt, args, Path(tmp)),
-            config,
-            args.seed,
-            args.start,
-            start,
-            name_of_layer(config.target.layer),
-        )
+        setup = run_setup_from_args(args, Path(tmp))
         report, images = run_parity(
             setup,
             stack_from_args(args),
@@ -59,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
             tol=tol,
             progress=not args.quiet,
         )
-    shown = {"start": start if start is not None else random_start(args.seed, start_shape(net)), **images}
+    start = setup.start if setup.start is not None else random_start(args.seed, start_shape(setup.net))
+    shown = {"start": start, **images}
     path = write_report(
         out,
         report,

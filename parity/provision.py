@@ -35,7 +35,19 @@ from parity.stacks import (
     tail,
 )
 
-__all__ = ["PACKAGES", "SUITE", "default_root", "environment", "setup_chroot"]
+__all__ = [
+    "PACKAGES",
+    "SUITE",
+    "bootstrap",
+    "default_root",
+    "environment",
+    "provision_root",
+    "read_stamp",
+    "run_step",
+    "setup_chroot",
+    "tool",
+    "verify",
+]
 
 SUITE = "bullseye"
 PACKAGES = ("python3-caffe", "python3-scipy", "python3-skimage", "python3-pil", "libopenblas0-pthread")
@@ -69,37 +81,70 @@ def setup_chroot(root: Path | None = None, *, mirror: str | None = None, force: 
     with apt-get when it is missing.  Raises :class:`LegacyStackError` naming
     the failed step, with the tail of its output.
     """
-    root = Path(root) if root is not None else default_root()
+    wanted = {"suite": SUITE, "packages": list(PACKAGES)}
+    return provision_root(
+        Path(root) if root is not None else default_root(),
+        wanted,
+        lambda target, source: _build(target, source, log),
+        mirror=mirror,
+        force=force,
+        log=log,
+    )
+
+
+def provision_root(
+    root: Path,
+    wanted: dict[str, Any],
+    build: Callable[[Path, str | None], None],
+    *,
+    mirror: str | None,
+    force: bool,
+    log: Log,
+) -> Path:
+    """Build a root with ``build(partial, mirror)`` unless ``root``'s stamp already records ``wanted``.
+
+    The root is built in ``ROOT.partial`` and renamed into place once
+    ``build`` returned (it verifies its root); the stamp records ``wanted``,
+    the mirror and the time.  Callers serialise on ``ROOT.lock``; ``mirror``
+    defaults to ``$MFV_DEBIAN_MIRROR``, else none (debootstrap's and apt's own).
+    """
     if os.geteuid() != 0:
         raise LegacyStackError(f"setting up the legacy stack {NEEDS_ROOT}")
-    wanted = {"suite": SUITE, "packages": list(PACKAGES)}
     root.parent.mkdir(parents=True, exist_ok=True)
     with _locked(root, log):
-        if not force and _read_stamp(root) == wanted:
+        if not force and _read_stamp(root, wanted) == wanted:
             return root
         mirror = mirror or os.environ.get("MFV_DEBIAN_MIRROR") or None
-        source = mirror or DEFAULT_SOURCE
-        log(f"building the legacy Caffe root at {root} (Debian {SUITE} from {source}; a minute or two)")
+        log(f"building the legacy root at {root} (Debian {SUITE} from {mirror or DEFAULT_SOURCE})")
         partial = root.with_name(root.name + ".partial")
         _remove_tree(partial)
+        started = time.monotonic()
         try:
-            _build(partial, mirror, log)
-            (partial / STAMP_FILE).write_text(json.dumps(dict(wanted, mirror=mirror, built=time.time())))
+            build(partial, mirror)
+            seconds = time.monotonic() - started
+            (partial / STAMP_FILE).write_text(
+                json.dumps(dict(wanted, mirror=mirror, built=time.time(), seconds=seconds))
+            )
         except BaseException:
             _remove_tree(partial)
             raise
         _remove_tree(root)
         partial.rename(root)
-    log(f"legacy Caffe root ready at {root}")
+    log(f"legacy root ready at {root} (built in {seconds:.0f} s)")
     return root
 
 
-def _read_stamp(root: Path) -> dict[str, Any] | None:
+def read_stamp(root: Path) -> dict[str, Any] | None:
+    """Return what the stamp of ``root`` records (None when it has none)."""
     try:
-        stamp = json.loads((root / STAMP_FILE).read_text())
+        return json.loads((root / STAMP_FILE).read_text())
     except (OSError, ValueError):
         return None
-    return {key: stamp.get(key) for key in ("suite", "packages")}
+
+
+def _read_stamp(root: Path, wanted: dict[str, Any]) -> dict[str, Any] | None:
+    stamp = read_stamp(root)
+    return None if stamp is None else {key: stamp.get(key) for key in wanted}
 
 
 @contextmanager
@@ -114,33 +159,42 @@ def _locked(root: Path, log: Log) -> Iterator[None]:
 
 
 def _build(target: Path, mirror: str | None, log: Log) -> None:
-    debootstrap = _debootstrap(log)
+    bootstrap(target, mirror, log)
     source = mirror or DEFAULT_SOURCE
-    _step(
-        "debootstrap",
-        [debootstrap, "--variant=minbase", SUITE, str(target), *([mirror] if mirror else [])],
-        log,
-        mirror=source,
-        detail=target / "debootstrap" / "debootstrap.log",
-    )
-    chroot = [_tool("chroot"), str(target)]
-    _step("apt-get update", chroot + ["/usr/bin/apt-get", "update", "-qq"], log, mirror=source)
-    _step(
+    chroot = [tool("chroot"), str(target)]
+    run_step("apt-get update", chroot + ["/usr/bin/apt-get", "update", "-qq"], log, mirror=source)
+    run_step(
         "apt-get install",
         chroot + ["/usr/bin/apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES],
         log,
         mirror=source,
     )
-    _step("apt-get clean", chroot + ["/usr/bin/apt-get", "clean"], log)
+    run_step("apt-get clean", chroot + ["/usr/bin/apt-get", "clean"], log)
+    verify(ChrootStack(target), log)
+
+
+def bootstrap(target: Path, mirror: str | None, log: Log) -> None:
+    """Install a minimal Debian :data:`SUITE` at ``target`` with debootstrap (from ``mirror``, else its default)."""
+    run_step(
+        "debootstrap",
+        [_debootstrap(log), "--variant=minbase", SUITE, str(target), *([mirror] if mirror else [])],
+        log,
+        mirror=mirror or DEFAULT_SOURCE,
+        detail=target / "debootstrap" / "debootstrap.log",
+    )
+
+
+def verify(stack: LegacyStack, log: Log) -> None:
+    """Run the environment job on a new root's ``stack`` and log its versions (setup step 'verify')."""
     log("[verify] running the environment job in the new root")
     try:
-        versions = environment(ChrootStack(target))["environment"]["versions"]
+        versions = environment(stack)["environment"]["versions"]
     except LegacyStackError as error:
         raise LegacyStackError(f"legacy setup step 'verify' failed: {error}") from None
     log("[verify] " + ", ".join(f"{name} {version}" for name, version in sorted(versions.items())))
 
 
-def _tool(name: str) -> str:
+def tool(name: str) -> str:
     found = system_tool(name)
     if found is None:
         raise LegacyStackError(f"the {name} command is missing on this machine")
@@ -161,22 +215,33 @@ def _debootstrap(log: Log) -> str:
     log("debootstrap is missing; installing it with apt-get")
     install = [apt_get, "install", "-y", "-qq", "debootstrap"]
     try:
-        _step("install debootstrap", install, log)
+        run_step("install debootstrap", install, log)
     except LegacyStackError:
         log("installing debootstrap failed; running apt-get update and trying again")
-        _step("apt-get update (host)", [apt_get, "update", "-qq"], log)
-        _step("install debootstrap", install, log)
-    return _tool("debootstrap")
+        run_step("apt-get update (host)", [apt_get, "update", "-qq"], log)
+        run_step("install debootstrap", install, log)
+    return tool("debootstrap")
 
 
-def _step(step: str, argv: list[str], log: Log, *, mirror: str | None = None, detail: Path | None = None) -> None:
+def run_step(
+    step: str,
+    argv: list[str],
+    log: Log,
+    *,
+    mirror: str | None = None,
+    detail: Path | None = None,
+    env: dict[str, str] | None = None,
+    phase: re.Pattern[str] | None = None,
+) -> None:
     """Run one setup step; on failure raise LegacyStackError with its output's tail.
 
     ``mirror`` marks a step that downloads: a failure that looks like a
     network one then says so.  ``detail`` is a log file worth quoting too.
+    ``env`` adds to the clean environment.  ``phase`` finds the lines with
+    which a script names its parts (group 1): a failure names the last one.
     """
     log(f"[{step}] started")
-    env = {"PATH": CLEAN_PATH, "LANG": "C.UTF-8", "HOME": "/root", "DEBIAN_FRONTEND": "noninteractive"}
+    env = {"PATH": CLEAN_PATH, "LANG": "C.UTF-8", "HOME": "/root", "DEBIAN_FRONTEND": "noninteractive"} | (env or {})
     env.update({name: os.environ[name] for name in _PASSED_ON if name in os.environ})
     started = time.monotonic()
     returncode, output = run_captured(
@@ -185,6 +250,9 @@ def _step(step: str, argv: list[str], log: Log, *, mirror: str | None = None, de
     if returncode == 0:
         log(f"[{step}] done in {time.monotonic() - started:.0f} s")
         return
+    parts = phase.findall(output) if phase is not None else []
+    if parts:
+        step = f"{step}: {parts[-1]}"
     message = f"legacy setup step '{step}' failed (exit code {returncode}); its output ends:\n{tail(output)}"
     details = detail.read_text(errors="replace") if detail is not None and detail.exists() else ""
     if details:

@@ -165,8 +165,9 @@ def render(report: RunReport, images: dict[str, np.ndarray]) -> str:
     free = report.free
     if free is not None:
         rows = [["port vs legacy", *_fig_cells(free.port_vs_legacy)]]
-        if free.floor is not None:
-            rows.append(["legacy vs legacy (other BLAS thread count)", *_fig_cells(free.floor.figures)])
+        for floor in free.floors:
+            kernel = " kernel" if floor.axis == "kernel" else ""
+            rows.append([f"legacy vs legacy ({floor.other}{kernel})", *_fig_cells(floor.figures)])
         sections += [
             "<h2>Level 5: free run</h2>",
             table(["pair", "max abs", "within one grey level", "PSNR (dB)"], rows),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,7 +24,7 @@ from parity.freerun import (
 from parity.lockstep import LockstepObserver, LockstepTolerances, StepComparison, ZoomCheck
 from parity.reference import reference_params, run_reference
 from parity.report import Report
-from parity.stacks import LegacyStack
+from parity.stacks import LegacyStack, other_blas_core
 from parity.tolerances import Tolerances
 from parity.verdict import DENOISER, FAIL, PASS, Verdict
 from port.caffe import CaffeNetwork
@@ -127,8 +127,11 @@ class FirstDivergence:
 
 @dataclass(frozen=True)
 class NoiseFloor:
-    """Legacy against itself with the other BLAS thread count, and whether the port lies within it."""
+    """Legacy against itself along one axis of its environment (``axis``: the other BLAS thread count, or
+    the other OpenBLAS kernel, ``other``), and whether the port lies within it."""
 
+    axis: str
+    other: str
     figures: ImageFigures
     divergence: list[float]
     first_divergence: int | None
@@ -145,6 +148,17 @@ class FreeSection:
     non_finite: dict[str, str | None]
     first_divergence: FirstDivergence
     floor: NoiseFloor | None
+    kernel_floor: NoiseFloor | None = None
+
+    @property
+    def floors(self) -> list[NoiseFloor]:
+        """The legacy noise floor's axes that were run: threads, kernel."""
+        return [floor for floor in (self.floor, self.kernel_floor) if floor is not None]
+
+    @property
+    def within_floor(self) -> bool:
+        """The port is no further from legacy than legacy is from itself along one of the axes run."""
+        return any(floor.within_floor for floor in self.floors)
 
     @property
     def divergences(self) -> dict[str, list[float]]:
@@ -152,6 +166,8 @@ class FreeSection:
         pairs = {"port_vs_legacy": self.divergence}
         if self.floor is not None:
             pairs["legacy_2_threads_vs_1"] = self.floor.divergence
+        if self.kernel_floor is not None:
+            pairs["legacy_other_kernel"] = self.kernel_floor.divergence
         return pairs
 
     def as_dict(self) -> dict:
@@ -165,7 +181,11 @@ class FreeSection:
         if self.floor is not None:
             section["noise_floor"] = self.floor.figures.as_dict()
             section["floor_first_divergence"] = self.floor.first_divergence
-            section["within_floor"] = self.floor.within_floor
+        if self.kernel_floor is not None:
+            section["kernel_noise_floor"] = dict(self.kernel_floor.figures.as_dict(), kernel=self.kernel_floor.other)
+            section["kernel_floor_first_divergence"] = self.kernel_floor.first_divergence
+        if self.floors:
+            section["within_floor"] = self.within_floor
         return section
 
 
@@ -237,27 +257,37 @@ def describe_event(row: StepComparison) -> str:
 
 
 def free_section(
-    port: MFVRun, legacy: MFVRun, floor: MFVRun | None, tol: Tolerances, replay: LockstepSection | None
+    port: MFVRun,
+    legacy: MFVRun,
+    floor: MFVRun | None,
+    tol: Tolerances,
+    replay: LockstepSection | None,
+    kernel_floor: tuple[str, MFVRun] | None = None,
 ) -> FreeSection:
+    """``floor``: legacy with the other BLAS thread count; ``kernel_floor``: (kernel, legacy with that kernel)."""
     free_tol = tol.table["free_run"]
     port_fig = image_figures(legacy.image, port.image)
     first = first_divergence(legacy, port, free_tol["divergence_rel"])
-    noise_floor = None
-    if floor is not None:
-        floor_fig = image_figures(legacy.image, floor.image)
-        noise_floor = NoiseFloor(
+
+    def noise_floor(axis: str, other: str, run: MFVRun) -> NoiseFloor:
+        floor_fig = image_figures(legacy.image, run.image)
+        return NoiseFloor(
+            axis,
+            other,
             floor_fig,
-            divergence(legacy, floor),
-            first_divergence(legacy, floor, free_tol["divergence_rel"]),
+            divergence(legacy, run),
+            first_divergence(legacy, run, free_tol["divergence_rel"]),
             within_floor(port_fig, floor_fig, free_tol["psnr_margin_db"], free_tol["within_one_margin"]),
         )
+
     return FreeSection(
         port_fig,
         trace_agreement(legacy, port),
         divergence(legacy, port),
         {"port": port.non_finite_cause(), "legacy": legacy.non_finite_cause()},
         FirstDivergence(first, _cause(first, replay)),
-        noise_floor,
+        None if floor is None else noise_floor("threads", "other BLAS thread count", floor),
+        None if kernel_floor is None else noise_floor("kernel", *kernel_floor),
     )
 
 
@@ -301,24 +331,17 @@ def run_parity(
         environment = {"port": port_manifest(), "legacy": None}
         report = RunReport(created, inputs, tolerances, environment, _verdict_lockstep(section), mode, lockstep=section)
         return report, {"port": port.image}
+    kernel = other_blas_core(stack.blas_core)
+    legacy_runs = [(stack, threads)]
+    if floor:
+        legacy_runs += [(stack, 3 - threads)] if threads in (1, 2) else []
+        legacy_runs += [(stack.with_blas_core(kernel), threads)]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        legacy_jobs = [
-            pool.submit(
-                run_reference,
-                stack,
-                setup.prototxt,
-                setup.weights,
-                setup.config,
-                setup.seed,
-                setup.start_path,
-                name=setup.name,
-                threads=n,
-            )
-            for n in ([threads, 3 - threads] if floor and threads in (1, 2) else [threads])
-        ]
+        legacy_jobs = [submit_reference(pool, setup, on, n) for on, n in legacy_runs]
         (port,) = run_mfv(setup.net, setup.config, [setup.seed], [setup.start], ops=ops, progress=progress)
         legacy, _, legacy_manifest = legacy_jobs[0].result()
-        other = legacy_jobs[1].result()[0] if len(legacy_jobs) > 1 else None
+        other = legacy_jobs[1].result()[0] if len(legacy_jobs) == 3 else None
+        other_kernel = (kernel, legacy_jobs[-1].result()[0]) if floor else None
     environment = {"port": port_manifest(), "legacy": legacy_manifest["environment"]}
     first = first_divergence(legacy, port, tol.table["free_run"]["divergence_rel"])
     replay = None
@@ -327,14 +350,32 @@ def run_parity(
             setup, stack, threads=threads, ops=ops, tol=step_tol, progress=False, stop_after=min(first + 1, REPLAY_CAP)
         )
         replay = LockstepSection(observer.steps, observer.zooms)
-    free = free_section(port, legacy, other, tol, replay)
+    free = free_section(port, legacy, other, tol, replay, other_kernel)
     report = RunReport(
         created, inputs, tolerances, environment, _verdict_free(free), mode, lockstep_replay=replay, free=free
     )
     images = {"port": port.image, "legacy": legacy.image}
     if other is not None:
         images["legacy, other thread count"] = other.image
+    if other_kernel is not None:
+        images[f"legacy, {kernel} kernel"] = other_kernel[1].image
     return report, images
+
+
+def submit_reference(pool: Executor, setup: RunSetup, stack: LegacyStack, threads: int) -> Future:
+    """Start the reference loop of ``setup`` on ``stack`` with ``threads`` BLAS threads in ``pool``;
+    the future's result is :func:`parity.reference.run_reference`'s."""
+    return pool.submit(
+        run_reference,
+        stack,
+        setup.prototxt,
+        setup.weights,
+        setup.config,
+        setup.seed,
+        setup.start_path,
+        name=setup.name,
+        threads=threads,
+    )
 
 
 def _inputs(setup: RunSetup, stack: LegacyStack, threads: int, ops: LoopOps) -> RunInputs:
@@ -375,12 +416,12 @@ def _verdict_free(section: FreeSection) -> Verdict:
         f"first divergence at iteration {section.first_divergence.iteration}"
     )
     ok = section.trace.offsets_and_schedules_identical
-    if section.floor is not None:
-        floor = section.floor.figures
+    for floor in section.floors:
         detail += (
-            f"; legacy vs itself (other BLAS thread count): {floor.within_one:.1%} within one grey level, "
-            f"PSNR {floor.psnr_db:.1f} dB -> port {'WITHIN' if section.floor.within_floor else 'OUTSIDE'} "
-            "the legacy noise floor"
+            f"; legacy vs itself ({floor.other}{' kernel' if floor.axis == 'kernel' else ''}): "
+            f"{floor.figures.within_one:.1%} within one grey level, PSNR {floor.figures.psnr_db:.1f} dB"
         )
-        ok = ok and section.floor.within_floor
+    if section.floors:
+        detail += f" -> port {'WITHIN' if section.within_floor else 'OUTSIDE'} the legacy noise floor"
+        ok = ok and section.within_floor
     return Verdict(ok, detail)

@@ -6,9 +6,18 @@ folder the stack can see, runs ``python -m legacy_caffe job.json`` there with
 a clean environment and pinned BLAS threads, copies the outputs out and
 removes the folder.  Nothing but files crosses between the two interpreters.
 
-* :class:`ChrootStack`: ``/usr/bin/python3`` of a Debian root (see
-  :mod:`parity.provision`), run with ``chroot``; needs root.
+* :class:`ChrootStack`: an interpreter of a Debian root (see
+  :mod:`parity.provision`), run with ``chroot``; needs root.  Two such roots
+  have names: ``chroot`` (Debian bullseye's Python 3.9 and python3-caffe) and
+  ``py27`` (Python 2.7 with the thesis's pinned packages and pycaffe for 2.7
+  on the same libcaffe, :mod:`parity.provision_py27`).
 * :class:`LocalStack`: any interpreter the user names.
+
+Every job runs with a pinned OpenBLAS kernel (``OPENBLAS_CORETYPE``) and
+thread count: the kernel decides the rounding of every product, so a
+reference that leaves it to CPU detection differs between machines.  The
+default kernel is :data:`DEFAULT_BLAS_CORE` where the CPU has its
+instructions, else :data:`FALLBACK_BLAS_CORE` (see :func:`default_blas_core`).
 
 Every job has a timeout: the stack's (``DEFAULT_TIMEOUT`` unless given;
 ``--timeout`` on the command line), or the one a call names.  Past it, and
@@ -19,6 +28,7 @@ one), the job's whole process group is killed and its folder removed.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import re
@@ -47,6 +57,10 @@ CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 OUTPUT_TAIL_LINES = 40
 NEEDS_ROOT = "needs root for chroot; users without root use docker/legacy-bullseye"
 DEFAULT_TIMEOUT = 900.0
+DEFAULT_BLAS_CORE = "Haswell"
+FALLBACK_BLAS_CORE = "Prescott"
+STACK_ROOTS = {"chroot": ("MFV_LEGACY_ROOT", "legacy-bullseye"), "py27": ("MFV_LEGACY_PY27_ROOT", "legacy-py27")}
+STACK_PYTHONS = {"chroot": "/usr/bin/python3", "py27": "/usr/bin/python2.7"}
 
 _PACKAGE_DIR = Path(legacy_caffe.__file__).parent
 _INPUT_NAME = re.compile(r"[A-Za-z0-9_.-]+")
@@ -87,12 +101,41 @@ class JobResult:
     out_dir: Path | None
 
 
-def default_root() -> Path:
-    """Return where the chroot stack lives: ``$MFV_LEGACY_ROOT``, else the user's cache folder."""
-    if os.environ.get("MFV_LEGACY_ROOT"):
-        return Path(os.environ["MFV_LEGACY_ROOT"])
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "mfv-port" / "legacy-bullseye"
+def cache_folder() -> Path:
+    """Return mfv-port's cache folder: ``$XDG_CACHE_HOME/mfv-port``, else ``~/.cache/mfv-port``."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mfv-port"
+
+
+def default_root(stack: str = "chroot") -> Path:
+    """Return where the named chroot stack lives (see :data:`STACK_ROOTS`): its environment
+    variable (``$MFV_LEGACY_ROOT``, ``$MFV_LEGACY_PY27_ROOT``), else its folder in :func:`cache_folder`."""
+    variable, folder = STACK_ROOTS[stack]
+    if os.environ.get(variable):
+        return Path(os.environ[variable])
+    return cache_folder() / folder
+
+
+def other_blas_core(core: str) -> str:
+    """The kernel the noise floor's kernel axis compares ``core`` with: :data:`FALLBACK_BLAS_CORE`
+    (``Prescott``), or ``Core2`` (SSSE3, every x86-64 CPU since 2006) when ``core`` is that already."""
+    return "Core2" if core.lower() == FALLBACK_BLAS_CORE.lower() else FALLBACK_BLAS_CORE
+
+
+def default_blas_core(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
+    """Return the OpenBLAS kernel legacy jobs use unless told otherwise.
+
+    :data:`DEFAULT_BLAS_CORE` (``Haswell``: AVX2 and FMA, every Intel CPU
+    since 2013 and AMD CPU since 2015) when ``cpuinfo``'s flags have ``avx2``
+    and ``fma``; else :data:`FALLBACK_BLAS_CORE` (``Prescott``: SSE3, every
+    x86-64 CPU CI may have).  The kernel OpenBLAS really ran is in each job's
+    manifest.
+    """
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        return FALLBACK_BLAS_CORE
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return DEFAULT_BLAS_CORE if {"avx2", "fma"} <= set(flags) else FALLBACK_BLAS_CORE
 
 
 def system_tool(name: str) -> str | None:
@@ -187,12 +230,31 @@ class LegacyStack(ABC):
 
     name: str
 
-    def __init__(self, extra_env: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        extra_env: Mapping[str, str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        blas_core: str | None = None,
+    ) -> None:
         if not timeout > 0:
             raise ValueError(f"a legacy job's timeout must be a positive number of seconds, not {timeout}")
         self._extra_env = dict(extra_env or {})
+        self._set_blas_core(blas_core or default_blas_core())
         self._checked = False
         self.timeout = timeout
+
+    def _set_blas_core(self, core: str) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_]+", core):
+            raise ValueError(f"an OpenBLAS kernel is a name such as {DEFAULT_BLAS_CORE!r}, not {core!r}")
+        self.blas_core = core
+        self._extra_env[protocol.CORE_VARIABLE] = core
+
+    def with_blas_core(self, core: str) -> LegacyStack:
+        """This stack with OpenBLAS kernel ``core`` instead (the noise floor's kernel axis)."""
+        other = copy.copy(self)
+        other._extra_env = dict(self._extra_env)
+        other._set_blas_core(core)
+        return other
 
     def run(
         self,
@@ -424,22 +486,30 @@ def _collect(job_out: Path, output: str, out_dir: Path | None) -> JobResult:
 
 
 class ChrootStack(LegacyStack):
-    """``/usr/bin/python3`` of a Debian root, run through ``chroot`` (needs root).
+    """The interpreter ``python`` (a path inside the root) of a Debian root, run through ``chroot`` (needs root).
 
     Job folders live in the root's ``/tmp``; files are copied, never bind-mounted.
-    ``env`` adds variables (e.g. ``OPENBLAS_CORETYPE``) to the clean environment.
+    ``env`` adds variables to the clean environment.
     """
 
-    def __init__(self, root: Path, env: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
-        super().__init__(env, timeout)
+    def __init__(
+        self,
+        root: Path,
+        env: Mapping[str, str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        blas_core: str | None = None,
+        python: str = STACK_PYTHONS["chroot"],
+    ) -> None:
+        super().__init__(env, timeout, blas_core)
         self.root = Path(root).absolute()
+        self.python = python
         self._chroot: str | None = None
         self.name = f"chroot:{self.root}"
 
     def _check(self) -> None:
         if os.geteuid() != 0:
             raise LegacyStackError(f"{self.name} {NEEDS_ROOT}")
-        if not (self.root / "usr/bin/python3").exists():
+        if not (self.root / self.python.lstrip("/")).exists():
             raise LegacyStackError(f"no legacy root at {self.root}: {SETUP_HINT}")
         self._chroot = system_tool("chroot")
         if self._chroot is None:
@@ -452,7 +522,7 @@ class ChrootStack(LegacyStack):
         return "/" + path.relative_to(self.root).as_posix()
 
     def _command(self, job_file: str) -> list[str]:
-        return [self._chroot, str(self.root), "/usr/bin/python3", "-m", _PACKAGE_DIR.name, job_file]
+        return [self._chroot, str(self.root), self.python, "-m", _PACKAGE_DIR.name, job_file]
 
 
 class LocalStack(LegacyStack):
@@ -462,8 +532,14 @@ class LocalStack(LegacyStack):
     ``LD_LIBRARY_PATH`` of a Caffe build); the host's own are not passed on.
     """
 
-    def __init__(self, python: str, env: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
-        super().__init__(env, timeout)
+    def __init__(
+        self,
+        python: str,
+        env: Mapping[str, str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        blas_core: str | None = None,
+    ) -> None:
+        super().__init__(env, timeout, blas_core)
         self.python = python
         self._executable: str | None = None
         self.name = f"local:{python}"
@@ -487,11 +563,15 @@ class LocalStack(LegacyStack):
 
 
 def get_stack(name: str = "chroot", **kw: Any) -> LegacyStack:
-    """Return the stack ``name`` names: ``chroot`` (the default root), ``chroot:/root/path``
-    or ``local:/path/to/python``; ``kw`` goes to the stack's constructor."""
+    """Return the stack ``name`` names: ``chroot`` (the bullseye root), ``py27`` (the Python 2.7 root),
+    ``chroot:/root/path``, ``py27:/root/path`` or ``local:/path/to/python``; ``kw`` goes to the stack's
+    constructor."""
     kind, _, argument = name.partition(":")
-    if kind == "chroot":
-        return ChrootStack(Path(argument) if argument else default_root(), **kw)
+    if kind in STACK_ROOTS:
+        return ChrootStack(Path(argument) if argument else default_root(kind), python=STACK_PYTHONS[kind], **kw)
     if kind == "local" and argument:
         return LocalStack(argument, **kw)
-    raise ValueError(f"unknown legacy stack {name!r}: use 'chroot', 'chroot:/path/to/root' or 'local:/path/to/python'")
+    raise ValueError(
+        f"unknown legacy stack {name!r}: use 'chroot', 'py27', 'chroot:/path/to/root', "
+        "'py27:/path/to/root' or 'local:/path/to/python'"
+    )

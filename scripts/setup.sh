@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything mfv-port needs, idempotently:
 #   .venv/  the port's interpreter (torch 2.14.1, torchvision 0.29.1, the rest from constraints.txt)
-#   the legacy stack: a Debian bullseye root with Debian's real Caffe (`mfv legacy setup`;
+#   the legacy stacks: a Debian bullseye root with Debian's real Caffe (`mfv legacy setup`) and a
+#   Python 2.7 root with the thesis's pins and pycaffe for 2.7 (`mfv legacy setup --stack py27`;
 #   needs root and a Debian mirror the first time; users without root use docker/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,3 +22,4 @@ fi
 echo "setup: installing mfv-port and its pinned dependencies into .venv"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
 .venv/bin/mfv legacy setup
+.venv/bin/mfv legacy setup --stack py27

@@ -1,0 +1,53 @@
+"""HTML for ``mfv parity env``: py27 against bullseye, layer by layer, op by op, run by run, with both manifests."""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import asdict
+
+import numpy as np
+
+from parity.env_parity import EnvReport, PairRow
+from parity.report import verdict_header
+from port.pages import page, png_data_uri, table
+
+
+def _pair_table(rows: list[PairRow]) -> str:
+    return table(["array", "max |py27 - bullseye|", "bitwise equal"], [[r.name, r.max_abs, r.bitwise] for r in rows])
+
+
+def _images(images: dict[str, np.ndarray]) -> str:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(3 * len(images), 3.2))
+    for k, (name, image) in enumerate(images.items()):
+        axes = figure.add_subplot(1, len(images), k + 1)
+        axes.imshow(np.clip(np.nan_to_num(image), 0, 255).astype(np.uint8))
+        axes.set_title(name, fontsize=9)
+        axes.axis("off")
+    return f"<img src='{png_data_uri(figure)}' alt='final images'>"
+
+
+def render(report: EnvReport, images: dict[str, np.ndarray]) -> str:
+    """The self-contained HTML page of an env report."""
+    runs = [
+        [run.name, run.figures.max_abs, run.figures.within_one, run.figures.psnr_db, run.first_divergence]
+        for run in report.runs
+    ]
+    sections = [
+        verdict_header(report.verdict),
+        "<h2>Inputs</h2>",
+        f"<pre>{html.escape(json.dumps(asdict(report.inputs), indent=1))}</pre>",
+        "<h2>Layers (same libcaffe: expected bitwise)</h2>",
+        _pair_table(report.layers),
+        "<h2>Zoom and TV Bregman (scipy 0.17.0 vs 1.6, scikit-image 0.13.1 vs 0.18.1)</h2>",
+        _pair_table(report.ops),
+        f"<p>Skipped on py27: {html.escape(json.dumps(report.ops_skipped))}</p>",
+        "<h2>Free runs against both stacks' noise floors</h2>",
+        table(["pair", "max abs", "within one grey level", "PSNR (dB)", "first divergence"], runs),
+        _images(images),
+        "<h2>Environments (both manifests)</h2>",
+        f"<pre>{html.escape(json.dumps(report.environment, indent=1, default=str))}</pre>",
+    ]
+    return page("mfv parity env: py27 vs bullseye", sections)
