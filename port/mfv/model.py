@@ -1,0 +1,40 @@
+"""The model seam: what the MFV loop and step need of a network, and nothing about which network it is.
+
+``CaffeNetwork`` (``port.caffe``) and the torchvision models
+(``port.models.torchvision_nets``) implement :class:`VisModel`; a test can
+pass any object with these members.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import torch
+
+from port.imaging import InputConvention
+from port.targets import LayerShape, Target
+
+
+class VisModel(Protocol):
+    """A network as the loop sees it.
+
+    ``convention``: how pixels become its input (colour order, scale, mean,
+    std).  ``input_size``: (height, width) of the crops it takes.
+    ``weights_description``: where its weights came from, in words (says
+    "random" for random weights).
+    """
+
+    convention: InputConvention
+    weights_description: str
+
+    @property
+    def input_size(self) -> tuple[int, int]: ...
+
+    @property
+    def device(self) -> torch.device: ...
+
+    def layer_shapes(self) -> list[LayerShape]:
+        """Every targetable output, in forward order, with its shape (batch dimension first)."""
+
+    def scores_and_gradient(self, crops: torch.Tensor, target: Target) -> tuple[torch.Tensor, torch.Tensor]:
+        """The target output's scores (N, C) - at (y, x) for spatial outputs - and d scores[n, unit] / d crops[n]."""
