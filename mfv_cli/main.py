@@ -3,6 +3,7 @@
     mfv demo                      layers, lockstep and free-run parity on the built-in default
     mfv visualize ...             the MFV loop for one unit, port or pycaffe reference
     mfv facets ...                mean images (facets) of a folder of class images
+    mfv layers --net NAME         the targetable layers / module paths of a net and their shapes
     mfv parity run ...            parity levels 4-5: lockstep and free runs of the loop
     mfv legacy setup | info       provision / describe the legacy Caffe stack
     mfv parity layers ...         parity levels 0-2 for any prototxt + caffemodel
@@ -20,7 +21,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from mfv_cli import demo, facets, legacy, make_weights, parity_layers, parity_ops, parity_run, visualize
+from mfv_cli import demo, facets, layers, legacy, make_weights, parity_layers, parity_ops, parity_run, visualize
 from mfv_cli.exits import run_handler
 
 
@@ -39,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     parity_ops.add_parser(parity)
     visualize.add_parser(sub)
     facets.add_parser(sub)
+    layers.add_parser(sub)
     make_weights.add_parser(sub)
     return parser
 

@@ -75,6 +75,11 @@ class InputConvention:
         if self.scale <= 0 or min(self.std) <= 0:
             raise ValueError(f"scale {self.scale} and std {self.std} must be positive")
 
+    def __str__(self) -> str:
+        mean = ", ".join(f"{v:g}" for v in self.mean)
+        std = ", ".join(f"{v:g}" for v in self.std)
+        return f"{self.order} on 0..{self.scale:g}, mean ({mean}), std ({std})"
+
     @property
     def gain(self) -> np.ndarray:
         """dx_c / dp_c = scale / (255 std_c), float32 (3,): how far the input moves per grey level."""

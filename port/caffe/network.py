@@ -281,6 +281,19 @@ class CaffeNetwork(nn.Module):
         """Every layer by name with the shape of its first top (as Caffe wrote it, before in-place layers)."""
         return [LayerShape(step.name, tuple(self.blob_shapes[step.tops[0]])) for step in self.steps]
 
+    @property
+    def prob_layer(self) -> str | None:
+        """The last layer when it is a Softmax (CaffeNet's ``prob``), else None."""
+        last = self.steps[-1]
+        return last.name if last.type == "Softmax" else None
+
+    @property
+    def class_layer(self) -> str:
+        """The layer whose top the final Softmax reads (CaffeNet's ``fc8``); the last layer without one."""
+        if self.prob_layer is None:
+            return self.steps[-1].name
+        return self.producer[self.steps[-1].bottoms[0]]
+
     def scores_and_gradient(self, crops: torch.Tensor, target: Target) -> tuple[torch.Tensor, torch.Tensor]:
         """The target layer's top (N, C) - at (y, x) for conv tops - and d top[n, unit] / d crop[n]."""
         leaf = crops.detach().requires_grad_(True)

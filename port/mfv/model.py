@@ -21,11 +21,17 @@ class VisModel(Protocol):
     ``convention``: how pixels become its input (colour order, scale, mean,
     std).  ``input_size``: (height, width) of the crops it takes.
     ``weights_description``: where its weights came from, in words (says
-    "random" for random weights).
+    "random" for random weights).  ``source``: the net in words (a file, a
+    name).  ``class_layer`` / ``prob_layer``: the outputs holding the class
+    scores and their softmax (``fc8`` / ``prob`` for CaffeNet, ``logits`` /
+    ``prob`` for torchvision nets; ``prob_layer`` may be None).
     """
 
     convention: InputConvention
     weights_description: str
+    source: str
+    class_layer: str
+    prob_layer: str | None
 
     @property
     def input_size(self) -> tuple[int, int]: ...
