@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import sys
 from pathlib import Path
+from typing import TextIO
 
 from mfv_cli.validation import fraction, non_negative_int, positive_int, seed_number
 from port.caffe import CaffeNetwork, fill_random, load_net, save_caffemodel
@@ -121,12 +123,23 @@ def net_from_args(args: argparse.Namespace) -> tuple[CaffeNetwork, Path]:
     return load_net(prototxt, args.weights), prototxt
 
 
-def model_from_args(args: argparse.Namespace, *, random_prototxt: bool = False) -> VisModel:
+def model_from_args(args: argparse.Namespace, *, random_prototxt: bool = False, warn: TextIO | None = None) -> VisModel:
     """The network the options name, any entry of ``port.models.NETS`` or a Caffe prototxt.
 
-    Without weights the net gets deterministic random ones, said on stdout and in
+    Without weights the net gets deterministic random ones, said on ``warn`` (default stdout) and in
     ``weights_description``; ``random_prototxt`` allows a --prototxt without --weights.
     """
+    model = _model(args, random_prototxt)
+    if args.weights is None and not args.pretrained:
+        name = args.net if args.prototxt is None else str(args.prototxt)
+        print(
+            f"mfv: WARNING: no --weights: {name} with {model.weights_description}; not a trained net's images",
+            file=warn or sys.stdout,
+        )
+    return model
+
+
+def _model(args: argparse.Namespace, random_prototxt: bool) -> VisModel:
     if args.prototxt is not None:
         if args.pretrained or args.input_size is not None:
             raise ValueError("--pretrained and --input-size are for torchvision nets, not --prototxt")

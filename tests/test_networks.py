@@ -6,11 +6,15 @@ step on a linear model, and the loop's own measured activations (a run
 must raise its target).
 """
 
+import json
+
 import numpy as np
 import pytest
 import torch
 import torchvision
 
+from port.facets.codes import compute_codes
+from port.facets.images import list_images, read_rgb
 from port.imaging import InputConvention, random_start
 from port.mfv.backends import ReferenceOps
 from port.mfv.loop import MFVConfig, run_mfv
@@ -19,6 +23,7 @@ from port.models import NETS, net_factory, resnet50, squeezenet1_1
 from port.models.weights import WeightsError, cached_weights
 from port.targets import LayerShape, Target, check_target
 from tests.exit_status import exit_status
+from tests.test_facets import write_families
 
 TORCHVISION_NETS = ["alexnet", "vgg16", "googlenet", "squeezenet1_0", "squeezenet1_1", "resnet50", "mobilenet_v2"]
 SIZE = 64
@@ -201,3 +206,21 @@ def test_mfv_layers_lists_module_paths_and_refuses_what_does_not_apply(capsys):
     assert "random" in out
     assert exit_status(["layers", "--net", "caffenet", "--pretrained"]) == 2
     assert "--pretrained: not an option of caffenet" in capsys.readouterr().err
+
+
+def test_facets_read_a_torchvision_nets_codes_as_torchvision_computes_them(tmp_path, capsys, squeezenet):
+    """Codes at ``classifier.0`` (the dropout before the last conv, identity at test time) are
+    ``model.features`` of the image normalised by torchvision's own ``Normalize``; ``mfv facets`` runs on them."""
+    write_families(tmp_path / "images", 3, seed=5)
+    paths = list_images(tmp_path / "images")
+    codes = compute_codes(squeezenet, paths, "classifier.0", progress=False)
+    normalise = torchvision.transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    pixels = np.stack([read_rgb(p, (SIZE, SIZE)) for p in codes.paths]).astype(np.float32) / 255
+    with torch.no_grad():
+        want = squeezenet.net.features(normalise(torch.from_numpy(pixels).permute(0, 3, 1, 2)))
+    np.testing.assert_allclose(codes.values, want.flatten(1).numpy(), rtol=1e-4, atol=1e-5)
+    argv = ["facets", "--net", "squeezenet1_1", "--input-size", "64", "--images", str(tmp_path / "images")]
+    assert exit_status([*argv, "--k", "2", "--m", "3", "--out", str(tmp_path / "out")]) == 0
+    run = json.loads((tmp_path / "out" / "facets.json").read_text())["run"]
+    assert run["layer"] == "classifier.0" and run["net"] == "squeezenet1_1" and "random" in run["weights"]
+    assert "WARNING: no --weights" in capsys.readouterr().err

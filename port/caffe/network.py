@@ -288,11 +288,28 @@ class CaffeNetwork(nn.Module):
         return last.name if last.type == "Softmax" else None
 
     @property
+    def penultimate(self) -> str:
+        """The blob the class layer reads (CaffeNet's ``fc7``)."""
+        return self.step(self.class_layer).bottoms[0]
+
+    @property
     def class_layer(self) -> str:
         """The layer whose top the final Softmax reads (CaffeNet's ``fc8``); the last layer without one."""
         if self.prob_layer is None:
             return self.steps[-1].name
         return self.producer[self.steps[-1].bottoms[0]]
+
+    def code_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Every blob by name with its shape: what :meth:`codes` can read."""
+        return {name: tuple(shape) for name, shape in self.blob_shapes.items()}
+
+    def codes(self, x: torch.Tensor, blob: str) -> torch.Tensor:
+        """``blob`` flattened per image (N, D), as pycaffe's ``net.blobs[blob].data`` holds it after a forward
+        pass: after every layer that writes it, in-place ones included; the pass stops at the last of them."""
+        writers = self.steps_writing(blob)
+        with torch.inference_mode():
+            values = self.run(x, end=writers[-1].name).blobs[blob] if writers else x
+        return values.reshape(len(x), -1)
 
     def scores_and_gradient(self, crops: torch.Tensor, target: Target) -> tuple[torch.Tensor, torch.Tensor]:
         """The target layer's top (N, C) - at (y, x) for conv tops - and d top[n, unit] / d crop[n]."""

@@ -25,6 +25,8 @@ class VisModel(Protocol):
     name).  ``class_layer`` / ``prob_layer``: the outputs holding the class
     scores and their softmax (``fc8`` / ``prob`` for CaffeNet, ``logits`` /
     ``prob`` for torchvision nets; ``prob_layer`` may be None).
+    ``net_name``: the network's name.  ``penultimate``: the code the final
+    classifier reads (``fc7`` for CaffeNet), for the gallery's diversity.
     """
 
     convention: InputConvention
@@ -32,6 +34,8 @@ class VisModel(Protocol):
     source: str
     class_layer: str
     prob_layer: str | None
+    net_name: str
+    penultimate: str
 
     @property
     def input_size(self) -> tuple[int, int]: ...
@@ -41,6 +45,12 @@ class VisModel(Protocol):
 
     def layer_shapes(self) -> list[LayerShape]:
         """Every targetable output, in forward order, with its shape (batch dimension first)."""
+
+    def code_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Every output :meth:`codes` can read, by name, with its shape (batch dimension first)."""
+
+    def codes(self, x: torch.Tensor, name: str) -> torch.Tensor:
+        """The output ``name`` for inputs ``x``, flattened per image (N, D), without gradients."""
 
     def scores_and_gradient(self, crops: torch.Tensor, target: Target) -> tuple[torch.Tensor, torch.Tensor]:
         """The target output's scores (N, C) - at (y, x) for spatial outputs - and d scores[n, unit] / d crops[n]."""

@@ -43,6 +43,18 @@ BUILDERS: dict[str, Callable[[], nn.Module]] = {
 }
 
 
+PENULTIMATE = {
+    "alexnet": "classifier.5",
+    "vgg16": "classifier.5",
+    "googlenet": "dropout",
+    "squeezenet1_0": "classifier.0",
+    "squeezenet1_1": "classifier.0",
+    "resnet50": "avgpool",
+    "mobilenet_v2": "classifier.0",
+}
+"""The module whose output the final classifier reads (the penultimate code of ``mfv gallery``'s diversity)."""
+
+
 def _auxiliary(key: str) -> bool:
     """GoogLeNet's auxiliary heads: torchvision's checkpoint holds them, its own builder drops them too."""
     return key.startswith(("aux1.", "aux2."))
@@ -60,7 +72,8 @@ class TorchvisionModel(nn.Module):
 
     def __init__(self, name: str, net: nn.Module, weights_description: str, input_size: int = DEFAULT_SIZE):
         super().__init__()
-        self.name = name
+        self.name = self.net_name = name
+        self.penultimate = PENULTIMATE[name]
         self.source = f"torchvision {name}"
         self.net = net.eval().requires_grad_(False)
         self.weights_description = weights_description
@@ -122,6 +135,15 @@ class TorchvisionModel(nn.Module):
         finally:
             handle.remove()
         raise ValueError(f"{self.source}: module {layer!r} did not run in the forward pass")
+
+    def code_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Every targetable output by name with its shape: what :meth:`codes` can read."""
+        return {layer.name: layer.shape for layer in self.layer_shapes()}
+
+    def codes(self, x: torch.Tensor, layer: str) -> torch.Tensor:
+        """The output of ``layer`` flattened per image (N, D)."""
+        with torch.inference_mode():
+            return self.output(x, layer).reshape(len(x), -1)
 
     def scores_and_gradient(self, crops: torch.Tensor, target: Target) -> tuple[torch.Tensor, torch.Tensor]:
         leaf = crops.detach().requires_grad_(True)
