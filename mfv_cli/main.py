@@ -3,6 +3,7 @@
     mfv demo                      layers, lockstep and free-run parity on the built-in default
     mfv visualize ...             the MFV loop for one unit, port or pycaffe reference
     mfv facets ...                mean images (facets) of a folder of class images
+    mfv gallery --nets A,B ...    one neuron's facets on several networks, measured, as one HTML page
     mfv layers --net NAME         the targetable layers / module paths of a net and their shapes
     mfv parity run ...            parity levels 4-5: lockstep and free runs of the loop
     mfv legacy setup | info       provision / describe the legacy Caffe stack
@@ -21,7 +22,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from mfv_cli import demo, facets, layers, legacy, make_weights, parity_layers, parity_ops, parity_run, visualize
+from mfv_cli import (
+    demo,
+    facets,
+    gallery,
+    layers,
+    legacy,
+    make_weights,
+    parity_layers,
+    parity_ops,
+    parity_run,
+    visualize,
+)
 from mfv_cli.exits import run_handler
 
 
@@ -41,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     visualize.add_parser(sub)
     facets.add_parser(sub)
     layers.add_parser(sub)
+    gallery.add_parser(sub)
     make_weights.add_parser(sub)
     return parser
 

@@ -148,17 +148,29 @@ def _model(args: argparse.Namespace, random_prototxt: bool) -> VisModel:
                 raise ValueError("--prototxt needs --weights")
             return fill_random(load_net(args.prototxt), RANDOM_WEIGHTS_SEED)
         return load_net(args.prototxt, args.weights)
-    factory = net_factory(args.net)
+    return named_model(args.net, args.weights, pretrained=args.pretrained, input_size=args.input_size)
+
+
+def named_model(
+    name: str,
+    weights: Path | None,
+    *,
+    pretrained: bool = False,
+    input_size: int | None = None,
+    lenient: bool = False,
+) -> VisModel:
+    """``port.models.NETS[name]`` with ``weights`` (random without), ``--pretrained`` and ``--input-size``
+    when given; those two are refused for nets that do not take them unless ``lenient`` drops them."""
+    factory = net_factory(name)
     accepted = inspect.signature(factory).parameters
-    extra = {"pretrained": args.pretrained, "input_size": args.input_size}
-    for name, value in extra.items():
-        if value and name not in accepted:
-            raise ValueError(f"--{name.replace('_', '-')}: not an option of {args.net} (torchvision nets only)")
-    kwargs = {name: value for name, value in extra.items() if value}
-    model = factory(args.weights, seed=RANDOM_WEIGHTS_SEED, **kwargs)
-    if args.weights is None and not args.pretrained:
-        print(f"mfv: WARNING: no --weights: {args.net} with {model.weights_description}; not a trained net's images")
-    return model
+    extra = {"pretrained": pretrained and weights is None, "input_size": input_size}
+    kwargs = {}
+    for option, value in extra.items():
+        if value and option not in accepted and not lenient:
+            raise ValueError(f"--{option.replace('_', '-')}: not an option of {name} (torchvision nets only)")
+        if value and option in accepted:
+            kwargs[option] = value
+    return factory(weights, seed=RANDOM_WEIGHTS_SEED, **kwargs)
 
 
 def weights_file(net: CaffeNetwork, prototxt: Path, args: argparse.Namespace, tmp: Path) -> Path:

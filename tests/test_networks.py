@@ -12,13 +12,15 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from PIL import Image
 
 from port.facets.codes import compute_codes
 from port.facets.images import list_images, read_rgb
+from port.gallery.measures import central_mass, colour_distance, diversity
 from port.imaging import InputConvention, random_start
 from port.mfv.backends import ReferenceOps
 from port.mfv.loop import MFVConfig, run_mfv
-from port.mfv.presets import Octave, default_preset, load_presets
+from port.mfv.presets import Octave, default_preset, load_presets, preset
 from port.models import NETS, net_factory, resnet50, squeezenet1_1
 from port.models.weights import WeightsError, cached_weights
 from port.targets import LayerShape, Target, check_target
@@ -224,3 +226,66 @@ def test_facets_read_a_torchvision_nets_codes_as_torchvision_computes_them(tmp_p
     run = json.loads((tmp_path / "out" / "facets.json").read_text())["run"]
     assert run["layer"] == "classifier.0" and run["net"] == "squeezenet1_1" and "random" in run["weights"]
     assert "WARNING: no --weights" in capsys.readouterr().err
+
+
+def test_central_mass_is_the_share_of_gradient_mass_in_the_central_box():
+    """Uniform mass: the box holds rows and columns [2, 6) of 8, a quarter; all mass inside: 1; a corner: 0."""
+    assert central_mass(torch.ones(3, 8, 8)) == 0.25
+    inside = torch.zeros(3, 8, 8)
+    inside[1, 3, 4] = -2.0
+    corner = torch.zeros(3, 8, 8)
+    corner[0, 0, 7] = 1.0
+    assert central_mass(inside) == 1.0 and central_mass(corner) == 0.0
+
+
+def test_colour_distance_and_diversity_follow_their_formulas():
+    """+10 grey levels on every channel moves the three means by 10: distance sqrt(3 * 10^2).  Codes (0, 0),
+    (3, 4), (6, 8): pairwise distances 5, 10, 5, mean 20/3; mean norm 5, relative diversity 4/3."""
+    start = np.random.RandomState(0).uniform(20, 200, (16, 16, 3))
+    assert colour_distance(start + 10, start) == pytest.approx(np.sqrt(300), rel=1e-12)
+    mean, relative = diversity(torch.tensor([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]]))
+    assert mean == pytest.approx(20 / 3, rel=1e-12) and relative == pytest.approx(4 / 3, rel=1e-12)
+
+
+def write_facets_dir(folder, count: int):
+    """A facets directory as mfv facets writes it, as far as mfv gallery reads it: facets.json and mean PNGs."""
+    folder.mkdir()
+    rows, cols = np.mgrid[0:80, 0:80]
+    for j in range(count):
+        waves = [np.sin(rows / (5 + c + j) + j) * np.cos(cols / (7 + c)) for c in range(3)]
+        Image.fromarray((128 + 60 * np.stack(waves, 2)).astype(np.uint8)).save(folder / f"facet_{j}.png")
+    entries = [{"mean_png": f"facet_{j}.png"} for j in range(count)]
+    (folder / "facets.json").write_text(json.dumps({"facets": entries}))
+
+
+def test_gallery_runs_each_nets_facets_in_one_batch_and_writes_the_page(tmp_path, capsys):
+    write_facets_dir(tmp_path / "facets", 2)
+    argv = ["gallery", "--nets", "caffenet,squeezenet1_1", "--unit", "3", "--facets", str(tmp_path / "facets")]
+    argv += ["--iterations-scale", "0.02", "--input-size", "64", "--quiet", "--out", str(tmp_path / "g")]
+    assert exit_status(argv) == 0
+    record = json.loads((tmp_path / "g" / "gallery.json").read_text())
+    caffe, squeeze = record["nets"]
+    assert (caffe["net"], squeeze["net"]) == ("caffenet", "squeezenet1_1")
+    assert caffe["iterations"] == sum(o.iter_n for o in preset("mean", iterations_scale=0.02))
+    assert caffe["target"] == "fc8:3" and squeeze["target"] == "logits:3"
+    for net in record["nets"]:
+        assert net["facets"] == 2 and net["seconds_per_iteration"] > 0 and "random" in net["weights"].lower()
+        assert all(0 < image["probability"] < 1 and 0 <= image["central_mass"] <= 1 for image in net["images"])
+    assert sorted(p.name for p in (tmp_path / "g" / "caffenet").iterdir()) == ["facet_0.png", "facet_1.png"]
+    page = (tmp_path / "g" / "index.html").read_text()
+    assert page.count("data:image/png") == 2 * (2 + 2 + 1) and "docs/gallery.md" in page
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--nets", "caffenet,resnet5"], "unknown network 'resnet5'"),
+        (["--nets", "caffenet", "--weights", "alexnet=w.pth"], "alexnet is not one of --nets (caffenet)"),
+        (["--nets", "caffenet", "--unit", "1000"], "--unit 1000: layer 'fc8' has units 0..999"),
+    ],
+)
+def test_gallery_bad_input_exits_2_naming_it(tmp_path, capsys, extra, message):
+    write_facets_dir(tmp_path / "facets", 1)
+    argv = ["gallery", "--unit", "3", "--facets", str(tmp_path / "facets"), "--out", str(tmp_path / "g"), *extra]
+    assert exit_status(argv) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "g").exists()
