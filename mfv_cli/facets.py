@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from mfv_cli.model_options import add_net_options, model_from_args
-from mfv_cli.options import add_output_options
+from mfv_cli.options import add_output_options, command_parser
 from mfv_cli.validation import positive_int, seed_number
 from port.facets.make import DEFAULT_BATCH_SIZE, make_facets
 from port.outputs import check_output
@@ -19,11 +19,11 @@ from port.outputs import check_output
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``facets`` subcommand to an ``mfv`` subparsers object."""
-    parser = subparsers.add_parser(
+    parser = command_parser(
+        subparsers,
         "facets",
-        help="facets of a class: codes, PCA, t-SNE, k-means, mean images (start images for visualize)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "facets of a class: codes, PCA, t-SNE, k-means, mean images (start images for visualize)",
+        __doc__,
     )
     add_net_options(parser)
     parser.add_argument("--images", type=Path, required=True, help="folder of JPEG/PNG images of one class")

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 from mfv_cli.model_options import RANDOM_WEIGHTS_SEED
-from mfv_cli.options import add_device_option, add_output_options, add_quiet_option, device_from_args
+from mfv_cli.options import add_device_option, add_output_options, add_quiet_option, command_parser, device_from_args
 from mfv_cli.validation import fraction, non_negative_int, positive_int, seed_number
 from mfv_cli.visualize import facet_starts
 from port.mfv.backends import DEFAULT_OPS, OPS
@@ -19,11 +19,8 @@ from port.outputs import check_output
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
-        "gallery",
-        help="one neuron's facets on several networks, measured, as one HTML page",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = command_parser(
+        sub, "gallery", "one neuron's facets on several networks, measured, as one HTML page", __doc__
     )
     parser.add_argument("--nets", required=True, help="comma-separated network names (port.models.NETS)")
     parser.add_argument("--unit", type=non_negative_int, required=True, help="class unit, e.g. 945 (bell pepper)")

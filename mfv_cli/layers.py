@@ -9,16 +9,12 @@ from __future__ import annotations
 import argparse
 
 from mfv_cli.model_options import add_net_options, model_from_args
+from mfv_cli.options import command_parser
 from port.targets import LayerShape
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
-        "layers",
-        help="list a net's targetable layers and their shapes",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = command_parser(sub, "layers", "list a net's targetable layers and their shapes", __doc__)
     add_net_options(parser)
     parser.set_defaults(handler=run)
 

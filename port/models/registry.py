@@ -10,26 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from port.models import torchvision_nets
 from port.models.caffenet import caffenet
-from port.models.torchvision_nets import (
-    alexnet,
-    googlenet,
-    mobilenet_v2,
-    resnet50,
-    squeezenet1_0,
-    squeezenet1_1,
-    vgg16,
-)
 
 NETS: dict[str, Callable[..., Any]] = {
     "caffenet": caffenet,
-    "alexnet": alexnet,
-    "vgg16": vgg16,
-    "googlenet": googlenet,
-    "squeezenet1_0": squeezenet1_0,
-    "squeezenet1_1": squeezenet1_1,
-    "resnet50": resnet50,
-    "mobilenet_v2": mobilenet_v2,
+    **{name: getattr(torchvision_nets, name) for name in torchvision_nets.BUILDERS},
 }
 
 
