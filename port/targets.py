@@ -48,7 +48,7 @@ class Target:
 
 @dataclass(frozen=True)
 class LayerShape:
-    """One targetable output: its name (Caffe layer or module path) and its shape for one image."""
+    """One targetable output: its name (Caffe layer or module path) and its shape, batch dimension first."""
 
     name: str
     shape: tuple[int, ...]
