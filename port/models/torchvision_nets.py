@@ -173,7 +173,8 @@ def torchvision_net(
     build = BUILDERS[name]
     if weights is None and not pretrained:
         net = calibrate_batch_norm(random_init(build, seed), seed, input_size)
-        description = f"random (torchvision's initialisation, seed {seed}{CALIBRATED}) - NOT pretrained"
+        calibrated = CALIBRATED if _batch_norms(net) else ""
+        description = f"random (torchvision's initialisation, seed {seed}{calibrated}) - NOT pretrained"
         return TorchvisionModel(name, net, description, input_size)
     path = cached_weights(name) if pretrained else Path(weights)
     net = random_init(build, 0)
@@ -183,6 +184,10 @@ def torchvision_net(
 
 CALIBRATION_IMAGES = 8
 CALIBRATED = f"; batch-norm statistics of {CALIBRATION_IMAGES} seeded noise images"
+
+
+def _batch_norms(net: nn.Module) -> list[nn.Module]:
+    return [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
 
 def calibrate_batch_norm(net: nn.Module, seed: int, size: int) -> nn.Module:
@@ -198,7 +203,7 @@ def calibrate_batch_norm(net: nn.Module, seed: int, size: int) -> nn.Module:
     convention, makes each batch norm normalise what reaches it.  Nets
     without batch norm are returned unchanged.
     """
-    norms = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    norms = _batch_norms(net)
     if not norms:
         return net
     rng = np.random.RandomState(seed)
