@@ -3,6 +3,8 @@
     mfv demo                      layers, lockstep and free-run parity on the built-in default
     mfv visualize ...             the MFV loop for one unit, port or pycaffe reference
     mfv facets ...                mean images (facets) of a folder of class images
+    mfv gallery --nets A,B ...    one neuron's facets on several networks, measured, as one HTML page
+    mfv layers --net NAME         the targetable layers / module paths of a net and their shapes
     mfv parity run ...            parity levels 4-5: lockstep and free runs of the loop
     mfv legacy setup | info       provision / describe a legacy Caffe stack (chroot, py27)
     mfv parity layers ...         parity levels 0-2 for any prototxt + caffemodel
@@ -27,6 +29,8 @@ from mfv_cli import (
     demo,
     export_onnx,
     facets,
+    gallery,
+    layers,
     legacy,
     make_weights,
     original,
@@ -55,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     parity_env.add_parser(parity)
     visualize.add_parser(sub)
     facets.add_parser(sub)
+    layers.add_parser(sub)
+    gallery.add_parser(sub)
     make_weights.add_parser(sub)
     export_onnx.add_parser(sub)
     original.add_parser(sub)

@@ -10,44 +10,13 @@ output, which is what Caffe leaves in an in-place blob's diff.
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import torch
 
 from port.caffe.network import CaffeNetwork
-
-
-@dataclass(frozen=True)
-class Target:
-    """A unit of a layer's top blob: ``(unit)`` for 2-D tops, ``(unit, y, x)`` for 4-D tops."""
-
-    layer: str
-    unit: int
-    y: int | None = None
-    x: int | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> "Target":
-        """``"fc8:945"`` or ``"conv5:12:6:6"`` (layer:unit[:y:x])."""
-        match = re.fullmatch(r"([^:]+):(\d+)(?::(\d+):(\d+))?", text)
-        if not match:
-            raise ValueError(f"target '{text}' is not LAYER:UNIT or LAYER:UNIT:Y:X")
-        layer, unit, y, x = match.groups()
-        return cls(layer, int(unit), None if y is None else int(y), None if x is None else int(x))
-
-    def index(self, shape: tuple[int, ...]) -> tuple[int, ...]:
-        """Index of the unit in the first item of a batch of blobs shaped ``shape``."""
-        spatial = () if self.y is None else (self.y, self.x)
-        index = (0, self.unit, *spatial)
-        if len(index) != len(shape) or any(i >= n for i, n in zip(index, shape)):
-            raise ValueError(f"target {self} does not index a blob of shape {shape}")
-        return index
-
-    def __str__(self) -> str:
-        return ":".join(str(v) for v in (self.layer, self.unit, self.y, self.x) if v is not None)
+from port.targets import Target
 
 
 def one_hot_diffs(
