@@ -22,8 +22,9 @@ never starts inside the padding.  With ``round_mode: FLOOR`` (Caffe after
 Both are implemented by explicit padding followed by an exact-fit
 ``torch.nn.functional`` pooling, so the result follows Caffe's definition
 rather than PyTorch's own rounding rules.  MAX runs PyTorch's channels-last
-kernel, which is vectorised across channels (four to fifteen times faster on
-the CPU than the planar one for CaffeNet's pools) and makes the same choice of
+kernel, which is vectorised across channels (measured on CaffeNet's pools with
+ten crops, one thread: 15 to 20 times faster than the planar kernel alone, 4
+to 8 times with the two layout copies) and makes the same choice of
 maximum; its backward adds each pooled gradient into the input at the
 argmax, output by output in row-major order, as Caffe's ``Backward_cpu`` does.
 """
