@@ -94,6 +94,8 @@ def max_pool(x: torch.Tensor, geom: PoolGeometry) -> tuple[torch.Tensor, torch.T
     padded, (out_h, out_w) = _padded(x, geom, float("-inf"))
     values, flat = _ChannelsLastMaxPool.apply(padded, geom.kernel, geom.stride)
     values, flat = values[..., :out_h, :out_w], flat[..., :out_h, :out_w]
+    if padded is x:  # no padding: the kernel's flat index into x's plane is Caffe's mask index
+        return values, flat
     padded_w = padded.shape[-1]
     rows = torch.div(flat, padded_w, rounding_mode="floor") - geom.pad[0]
     cols = flat % padded_w - geom.pad[1]
