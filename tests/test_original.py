@@ -119,8 +119,8 @@ def test_reference_is_the_original_mean_script_on_caffenet_bit_for_bit(
 ) -> None:
     """The original's own CaffeNet prototxt, unit 945 from the bell pepper's mean image, all 370 steps."""
     original = _check_mean_script_bit_for_bit(each_legacy_stack, caffenet_inputs)
-    # The random weights move the image: the target's activation changes at every step (measured -73.39 at
-    # iteration 0, -12.84 at 369 on both stacks), so equality is not that of a stuck run.
+    # The random weights move the image: the target's activation changes from step to step (measured -73.39 at
+    # iteration 0 and -12.84 at 369 on bullseye), so equality is not that of a stuck run.
     assert len({step.obj_act for step in original.steps}) > 300
 
 
