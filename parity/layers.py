@@ -10,8 +10,9 @@ against the tolerance table.
 A backward difference above tolerance is attributed to near-ties when the
 port, made to follow Caffe's choices where they differ - its argmax in
 max-pool windows (its masks, ``parity.pool_ties``) and its on/off pattern of
-ReLU units (``parity.relu_flips``) - comes back within tolerance; otherwise
-it is a failure.
+ReLU units (``parity.relu_flips``, whose flips are found layer by layer with
+the port following Caffe at the flips above) - comes back within tolerance;
+otherwise it is a failure.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from parity.compare import Figures, bitwise_equal, figures
 from parity.environment import file_digest, port_manifest
 from parity.legacy_results import LayersDump
 from parity.pool_ties import PoolTie, find_ties, positive_windows
-from parity.relu_flips import ReluFlips, find_flips, legacy_active
+from parity.relu_flips import ReluFlips, follow_flips, legacy_active
 from parity.report import Report
 from parity.stacks import JobResult, LegacyStack
 from parity.tolerances import Tolerances
@@ -247,6 +248,11 @@ def find_all_ties(net: CaffeNetwork, trace_blobs: dict, argmax: dict, dump: Laye
     return result
 
 
+def tie_masks(dump: LayersDump, ties: Sequence[PoolTie]) -> dict[str, torch.Tensor]:
+    """Caffe's argmax (its mask, int64) of every MAX pooling layer with a near-tie."""
+    return {layer: torch.from_numpy(dump.mask(layer).astype(np.int64)) for layer in {t.layer for t in ties}}
+
+
 def compare_backward(
     net: CaffeNetwork,
     x: torch.Tensor,
@@ -268,7 +274,7 @@ def compare_backward(
     flips = flips or {}
     causes = "+".join(cause for cause, found in ((POOL_TIE, ties), (RELU_SIGN, flips)) if found)
     if causes:
-        masks = {layer: torch.from_numpy(dump.mask(layer).astype(np.int64)) for layer in {t.layer for t in ties}}
+        masks = tie_masks(dump, ties)
         active = {layer: torch.from_numpy(on) for layer, on in flips.items()}
         forced = one_hot_diffs(net, x, target, pool_argmax=masks, relu_active=active)
     rows = []
@@ -337,8 +343,9 @@ def run_layers_parity(
         trace = net.run(x)
     tie_table = find_all_ties(net, trace.blobs, trace.pool_argmax, dump)
     ties = [t for entry in tie_table.values() for t in entry.ties]
+    masks = tie_masks(dump, ties)
     patterns = legacy_active(net, dump)
-    flip_table = find_flips(net, trace.blobs, patterns)
+    flip_table = follow_flips(net, x, patterns, masks)
     flips = {layer: patterns[layer] for layer in flip_table}
     weight_rows = compare_weights(net, dump)
     forward_rows = compare_forward(net, trace.blobs, dump, tol)

@@ -121,10 +121,12 @@ def _ties_section(report: LayersReport) -> str:
 def _flips_section(report: LayersReport) -> str:
     if not report.relu_flips:
         return ""
-    rows = [[layer, f.units, f.max_abs_value] for layer, f in report.relu_flips.items()]
+    rows = [[layer, f.units, f.max_abs_value, f.relative_value] for layer, f in report.relu_flips.items()]
     return (
-        "<h2>ReLU sign near-ties</h2><p>Units on in one stack and off in the other; the port's input there "
-        "(within the forward tolerance of zero).</p>" + table(["layer", "units", "max |port input|"], rows)
+        "<h2>ReLU sign near-ties</h2><p>Units on in one stack and off in the other, each layer counted once "
+        "the port follows Caffe in the flipped layers before it; the port's value there, absolute and "
+        "relative to the blob's largest (within the forward tolerance of zero).</p>"
+        + table(["layer", "units", "max |port value|", "relative to max |blob|"], rows)
     )
 
 

@@ -2,9 +2,9 @@
 
 Parameter counts against torchvision's definitions of the same networks
 (Caffe's ResNets also store BatchNorm statistics, one scale factor per
-BatchNorm and conv1's bias), AlexNet's and GoogLeNet's counts as published
-for the BVLC Caffe models, and the blob shapes of the papers' tables, which
-need Caffe's round-up pooling.  The nets are built on the meta device: shapes
+BatchNorm and conv1's bias; every net's count against Caffe's own is in
+``tests/test_caffe_zoo_parity.py``), and the blob shapes of the papers'
+tables, which need Caffe's round-up pooling.  The nets are built on the meta device: shapes
 only, no memory.
 """
 
@@ -50,11 +50,6 @@ def test_resnet_blobs_are_torchvisions_parameters_plus_batchnorm_statistics(dept
     net = _shapes_only(f"caffe_resnet{depth}")
     assert _count(net) == _count(reference) + statistics + 64  # + conv1's bias
     assert sum(s.type == "BatchNorm" for s in net.steps) == len(norms)
-
-
-@pytest.mark.parametrize(("name", "count"), [("caffe_alexnet", 60_965_224), ("caffe_googlenet", 6_998_552)])
-def test_parameter_count_of_the_bvlc_models(name, count):
-    assert _count(_shapes_only(name)) == count
 
 
 def test_googlenet_blob_shapes_of_the_papers_table():

@@ -57,7 +57,6 @@ def test_caffenet_prototxt_has_the_papers_structure():
         "prob",
     ]
     assert net.blob_shapes["pool5"] == (1, 256, 6, 6)
-    assert sum(int(np.prod(s)) for _, shapes in net.param_shapes() for s in shapes) == 60_965_224
 
 
 @needs(ORIGINAL_DEPLOY)
