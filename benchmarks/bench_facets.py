@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from parity.environment import cpu_model
 from port.atomic import atomic_write_text
 from port.facets.cluster import check_counts, cluster_embedding, embed_tsne, reduce_pca
 from port.facets.codes import compute_codes
@@ -143,7 +143,7 @@ def main() -> int:
         "batch_size": args.batch_size,
         "torch_threads": run.torch_threads,
         "versions": run.versions,
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "load_average_at_start": load_at_start,
         "stages": stages,

@@ -49,6 +49,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import port.mfv.step
 from parity.batch import batch_free_run, batch_lockstep
+from parity.environment import cpu_model
 from parity.reference import run_reference
 from parity.stacks import get_stack
 from port.atomic import atomic_write_text
@@ -186,9 +187,11 @@ def main() -> int:
             "cpu_count": os.cpu_count(),
             "platform": platform.platform(),
             "torch": torch.__version__,
-            "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
+            "device": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_model(),
         },
     }
+    if stack is not None:
+        results["legacy_blas"] = {"core": stack.blas_core, "threads": args.threads}
     with tempfile.TemporaryDirectory(prefix="mfv-bench-") as tmp:
         weights = Path(tmp) / "caffenet.caffemodel"
         save_caffemodel(net, CAFFENET_PROTOTXT, weights)

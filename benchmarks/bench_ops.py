@@ -36,6 +36,7 @@ import skimage
 import torch
 from skimage.restoration import denoise_tv_bregman
 
+from parity.environment import cpu_model
 from port.atomic import atomic_write_text
 from port.ops import tv_bregman, zoom
 
@@ -59,20 +60,8 @@ def reference_tv(image: np.ndarray, weight: float) -> np.ndarray:
 
 
 def machine() -> dict:
-    model = (
-        next(
-            (
-                line.split(":", 1)[1].strip()
-                for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")
-            ),
-            platform.processor(),
-        )
-        if Path("/proc/cpuinfo").exists()
-        else platform.processor()
-    )
     return {
-        "cpu": model,
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
         "load_average": list(os.getloadavg()),

@@ -1,4 +1,5 @@
 """``python -m legacy_caffe JOB.json``: run one legacy job (see :mod:`legacy_caffe.job`)."""
+
 from __future__ import absolute_import
 
 import sys

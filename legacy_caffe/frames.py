@@ -4,6 +4,7 @@ A frame is one line of UTF-8 JSON (the header, with ``"payload": n``)
 followed by ``n`` bytes: an ``.npz`` archive of the frame's arrays (none
 when ``n`` is 0).  Python 2.7-compatible; both sides import this module.
 """
+
 from __future__ import absolute_import
 
 import io

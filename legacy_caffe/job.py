@@ -22,6 +22,7 @@ Exit codes are those of :mod:`legacy_caffe.protocol`; on failure stderr
 says why.  A kind is a function ``f(job) -> {key: ndarray}`` taking a
 :class:`Job`.
 """
+
 from __future__ import absolute_import, division, print_function
 
 import json
@@ -75,8 +76,7 @@ class Job(object):
     def input(self, name):
         """Return the absolute path of input ``name`` (a ``str``, as Caffe wants)."""
         if name not in self.inputs:
-            raise JobError("job %r needs input %r; it was given %s"
-                           % (self.kind, name, sorted(self.inputs) or "none"))
+            raise JobError("job %r needs input %r; it was given %s" % (self.kind, name, sorted(self.inputs) or "none"))
         path = str(os.path.abspath(self.inputs[name]))
         if not os.path.exists(path):
             raise JobError("input %r of job %r: no file at %s" % (name, self.kind, path))
@@ -96,8 +96,7 @@ def import_caffe():
     try:
         import caffe
     except ImportError as error:
-        raise CaffeMissing("caffe is not importable in %s (%s: %s)"
-                           % (sys.executable, type(error).__name__, error))
+        raise CaffeMissing("caffe is not importable in %s (%s: %s)" % (sys.executable, type(error).__name__, error))
     caffe.set_mode_cpu()
     return caffe
 
@@ -171,8 +170,10 @@ def _threads(environment, notes):
     if observed is None:
         notes.append("BLAS thread count not observable: %s" % openblas["note"])
     elif wanted is not None and str(observed) != wanted:
-        notes.append("OpenBLAS runs %d threads, not the %s requested; this interpreter sees %d CPUs"
-                     % (observed, wanted, environment["cpu_count"]))
+        notes.append(
+            "OpenBLAS runs %d threads, not the %s requested; this interpreter sees %d CPUs"
+            % (observed, wanted, environment["cpu_count"])
+        )
     return {"requested": requested, "observed": observed}
 
 

@@ -1,4 +1,5 @@
 """Every job kind the legacy runner knows: the registries of the job modules, merged."""
+
 from __future__ import absolute_import
 
 from legacy_caffe import mfv_reference, mfv_worker, ops_reference, original, probes

@@ -5,6 +5,7 @@ whatever is importable there.  Nothing here starts a process: the BLAS is
 inspected through ``ctypes`` in this very process (the library Caffe
 linked), and Debian package versions come from parsing the dpkg status file.
 """
+
 from __future__ import absolute_import, division, print_function
 
 import ctypes
@@ -35,7 +36,8 @@ _LIBRARY_NAMES = ("caffe", "numpy", "scipy", "skimage", "pil", "protobuf")
 _DEBIAN_PREFIXES = tuple(
     ["caffe", "libcaffe", "libopenblas", "libblas", "libprotobuf", "libc6"]
     + ["python-" + name for name in _LIBRARY_NAMES]
-    + ["python3-" + name for name in _LIBRARY_NAMES])
+    + ["python3-" + name for name in _LIBRARY_NAMES]
+)
 
 
 def environment(caffe):
@@ -78,6 +80,7 @@ def _protobuf_implementation():
 
 class _LinkMap(ctypes.Structure):
     """The leading fields of glibc's ``struct link_map``."""
+
     _fields_ = [("l_addr", ctypes.c_size_t), ("l_name", ctypes.c_char_p)]
 
 
@@ -131,8 +134,7 @@ def _openblas():
         "config": _text(library.openblas_get_config()),
         "corename": _text(library.openblas_get_corename()),
         "num_threads": library.openblas_get_num_threads(),
-        "parallel": {0: "sequential", 1: "pthreads", 2: "openmp"}.get(
-            library.openblas_get_parallel(), "unknown"),
+        "parallel": {0: "sequential", 1: "pthreads", 2: "openmp"}.get(library.openblas_get_parallel(), "unknown"),
     }
 
 

@@ -34,6 +34,7 @@ typed as in the original), ``layer``, ``unit``, ``xy``, ``seed``, ``name``.
 Writes ``final.npy`` (H x W x 3 RGB float32, as deprocessed), the JPEG and
 ``trace.csv``.  Python 2.7-compatible.
 """
+
 from __future__ import absolute_import, division, print_function
 
 import csv
@@ -45,8 +46,21 @@ import scipy.ndimage as nd
 from skimage.restoration import denoise_tv_bregman
 
 MEAN = np.float32([104.0, 117.0, 123.0])[:, np.newaxis, np.newaxis]
-TRACE_FIELDS = ("iteration", "octave", "i", "layer", "ox", "oy", "step_size", "denoise_weight",
-                "best_unit", "best_act", "target_act", "mean_abs_grad", "finite")
+TRACE_FIELDS = (
+    "iteration",
+    "octave",
+    "i",
+    "layer",
+    "ox",
+    "oy",
+    "step_size",
+    "denoise_weight",
+    "best_unit",
+    "best_act",
+    "target_act",
+    "mean_abs_grad",
+    "finite",
+)
 
 
 def preprocess(img):
@@ -81,15 +95,15 @@ def draw_offsets(rng, image_shape, crop_shape, window):
     h, w = crop_shape
     if rows <= h:
         return 0, 0
-    ox = int(np.clip(rng.normal((rows - h) / 2., (rows - h) * window, 1), 0, rows - h)[0])
-    oy = int(np.clip(rng.normal((cols - w) / 2., (cols - w) * window, 1), 0, cols - w)[0])
+    ox = int(np.clip(rng.normal((rows - h) / 2.0, (rows - h) * window, 1), 0, rows - h)[0])
+    oy = int(np.clip(rng.normal((cols - w) / 2.0, (cols - w) * window, 1), 0, cols - w)[0])
     return ox, oy
 
 
 def cut(image, ox, oy, crop_shape):
     """The crop of a CHW image at rows ``ox`` and columns ``oy`` (a view: assigning to it writes back)."""
     h, w = crop_shape
-    return image[:, ox:ox + h, oy:oy + w]
+    return image[:, ox : ox + h, oy : oy + w]
 
 
 def start_image(rng, shape, path=None):
@@ -119,16 +133,16 @@ def make_step(net, crop, layer, unit, xy, margin, step_size, denoise_weight, sta
     record = {"best_unit": best_unit, "best_act": float(scores[best_unit]), "target_act": float(scores[unit])}
     one_hot = np.zeros_like(dst.data)
     if acts.ndim == 1:
-        one_hot.flat[unit] = 1.
+        one_hot.flat[unit] = 1.0
     else:
-        one_hot[:, unit, xy, xy] = 1.
+        one_hot[:, unit, xy, xy] = 1.0
     dst.diff[:] = one_hot
     net.backward(start=layer)
     g = src.diff[0].copy()
     if margin != 0:
         h, w = g.shape[1:]
         mask = np.zeros_like(g)
-        mask[:, margin:h - margin, margin:w - margin] = 1
+        mask[:, margin : h - margin, margin : w - margin] = 1
         g *= mask
     mean_abs = np.abs(g).mean()
     record["mean_abs_grad"] = float(mean_abs)
@@ -140,7 +154,7 @@ def make_step(net, crop, layer, unit, xy, margin, step_size, denoise_weight, sta
     asimg = deprocess(src.data[0]).astype(np.float64)
     denoised = denoise_tv_bregman(asimg, weight=denoise_weight, max_iter=100, eps=1e-3)
     src.data[0] = preprocess(denoised)
-    dst.diff.fill(0.)
+    dst.diff.fill(0.0)
     result = src.data[0].copy()
     record["finite"] = bool(np.isfinite(result).all())
     if stages is not None:
@@ -166,11 +180,20 @@ def max_activation(net, octaves, layer, unit, xy, seed, start_path=None):
         for i in range(octave["iter_n"]):
             ox, oy = draw_offsets(rng, image.shape[1:], crop_shape, octave["window"])
             step_size, denoise_weight = schedule(octave, i)
-            crop, record = make_step(net, cut(image, ox, oy, crop_shape), target_layer, unit, xy,
-                                     octave["margin"], step_size, denoise_weight)
+            crop, record = make_step(
+                net, cut(image, ox, oy, crop_shape), target_layer, unit, xy, octave["margin"], step_size, denoise_weight
+            )
             cut(image, ox, oy, crop_shape)[...] = crop
-            record.update(iteration=len(trace), octave=index, i=i, layer=target_layer, ox=ox, oy=oy,
-                          step_size=step_size, denoise_weight=denoise_weight)
+            record.update(
+                iteration=len(trace),
+                octave=index,
+                i=i,
+                layer=target_layer,
+                ox=ox,
+                oy=oy,
+                step_size=step_size,
+                denoise_weight=denoise_weight,
+            )
             trace.append(record)
             if not record["finite"]:
                 return deprocess(image), trace
@@ -182,8 +205,9 @@ def write_trace(path, trace):
         writer = csv.DictWriter(handle, fieldnames=TRACE_FIELDS)
         writer.writeheader()
         for row in trace:
-            writer.writerow(dict((key, repr(row[key]) if isinstance(row[key], float) else row[key])
-                                 for key in TRACE_FIELDS))
+            writer.writerow(
+                dict((key, repr(row[key]) if isinstance(row[key], float) else row[key]) for key in TRACE_FIELDS)
+            )
 
 
 def mfv_run(job):
@@ -192,8 +216,9 @@ def mfv_run(job):
     net = caffe.Net(job.input("prototxt"), job.input("weights"), caffe.TEST)
     start = job.input("start") if "start" in job.inputs else None
     unit = int(job.param("unit"))
-    image, trace = max_activation(net, job.param("octaves"), job.param("layer"), unit,
-                                  int(job.param("xy", 0)), int(job.param("seed")), start)
+    image, trace = max_activation(
+        net, job.param("octaves"), job.param("layer"), unit, int(job.param("xy", 0)), int(job.param("seed")), start
+    )
     np.save(job.output("final.npy"), image.astype(np.float32))
     with np.errstate(invalid="ignore"):
         PIL.Image.fromarray(np.uint8(image)).save(job.output("%s_%s.jpg" % (job.param("name"), str(unit).zfill(4))))

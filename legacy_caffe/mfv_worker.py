@@ -29,6 +29,7 @@ stdin/stdout:
 Inputs ``prototxt``, ``weights``; params ``octaves``, ``layer``, ``unit``,
 ``xy``, ``seed``.  Python 2.7-compatible.
 """
+
 from __future__ import absolute_import, division, print_function
 
 import os
@@ -76,9 +77,17 @@ def mfv_lockstep(job):
             ox, oy = mfv_reference.draw_offsets(rng, image.shape[1:], crop_shape, octave["window"])
             step_size, denoise_weight = mfv_reference.schedule(octave, header["i"])
             stages = {"crop": mfv_reference.cut(image, ox, oy, crop_shape).copy()}
-            crop, record = mfv_reference.make_step(net, mfv_reference.cut(image, ox, oy, crop_shape),
-                                                   octave.get("layer") or layer, unit, xy, octave["margin"],
-                                                   step_size, denoise_weight, stages)
+            crop, record = mfv_reference.make_step(
+                net,
+                mfv_reference.cut(image, ox, oy, crop_shape),
+                octave.get("layer") or layer,
+                unit,
+                xy,
+                octave["margin"],
+                step_size,
+                denoise_weight,
+                stages,
+            )
             mfv_reference.cut(image, ox, oy, crop_shape)[...] = crop
             stages["written"] = image
             record.update(ox=ox, oy=oy, step_size=step_size, denoise_weight=denoise_weight)

@@ -24,6 +24,7 @@ of any channel.  An iteration that leaves the image bitwise unchanged ends
 the run (its stopping value is 0) and cannot be seen: such a run reads one
 iteration short, except that at least 1 is read (a constant image).
 """
+
 from __future__ import absolute_import, division, print_function
 
 import numpy as np
@@ -50,6 +51,7 @@ def library_version(module):
 def zoom(array, factors, order):
     """``scipy.ndimage.zoom`` with its default boundary handling."""
     from scipy import ndimage
+
     return ndimage.zoom(array, factors, order=order)
 
 
@@ -59,6 +61,7 @@ class Denoiser(object):
     def __init__(self):
         import skimage
         from skimage.restoration import denoise_tv_bregman
+
         self.version = library_version(skimage)
         self.function = denoise_tv_bregman
 
@@ -67,8 +70,7 @@ class Denoiser(object):
 
     def __call__(self, image, weight, max_iter, eps, isotropic, per_channel):
         if per_channel and not self.supports_per_channel():
-            raise ValueError("scikit-image %s has no per-channel TV Bregman mode"
-                             % ".".join(map(str, self.version)))
+            raise ValueError("scikit-image %s has no per-channel TV Bregman mode" % ".".join(map(str, self.version)))
         if self.version >= MODERN_NAMES_SINCE:
             keywords = {"max_num_iter": max_iter, "channel_axis": -1 if per_channel else None}
         else:
@@ -101,15 +103,21 @@ def run_cases(arrays, zoom_cases, tv_cases):
             skipped.append([number, "per-channel mode needs scikit-image >= 0.17"])
             continue
         image = arrays[case["input"]]
-        arguments = (case["weight"], case.get("max_iter", 100), case.get("eps", 1e-3),
-                     case.get("isotropic", True), bool(case.get("per_channel")))
+        arguments = (
+            case["weight"],
+            case.get("max_iter", 100),
+            case.get("eps", 1e-3),
+            case.get("isotropic", True),
+            bool(case.get("per_channel")),
+        )
         try:
             result = denoise(image, *arguments)
         except ValueError as error:
             # scikit-image 0.13 refuses a float32 image outside [-1, 1] (its img_as_float range check);
             # MFV's own step passes float64, which it takes as it is.
-            skipped.append([number, "scikit-image %s refuses this input: %s"
-                            % (".".join(map(str, denoise.version)), error)])
+            skipped.append(
+                [number, "scikit-image %s refuses this input: %s" % (".".join(map(str, denoise.version)), error)]
+            )
             continue
         results["tv/%d" % number] = result
         if case.get("iterations"):

@@ -21,7 +21,8 @@ Each kind is a function ``f(job) -> {key: ndarray}`` (see
     ``backward(start=layer)``.  ``job.input_blob`` names the net's input.
 ``bench_fwd_bwd``
     inputs as ``layers``; params ``repeats``, ``warmup`` (default 1),
-    ``target``.  Times full forward plus one-hot backward;
+    ``target``, ``backward`` (default true).  Times full forward plus
+    one-hot backward (forward alone with ``backward`` false);
     ``job.seconds`` lists the repeats.
 ``proto_schema``
     Writes ``schema.json``: every message and enum of
@@ -51,6 +52,7 @@ to the first layer that writes it; ``job.in_place`` lists ``[layer, blob]``
 where a layer's top is its bottom (the blob then holds the last such
 layer's output, e.g. ``conv1`` after ``relu1``).
 """
+
 from __future__ import absolute_import, division, print_function
 
 import json
@@ -77,12 +79,12 @@ def make_weights(job):
     caffe = job.caffe
     net = caffe.Net(job.input("prototxt"), caffe.TEST)
     shapes = [(name, [blob.data.shape for blob in blobs]) for name, blobs in net.params.items()]
-    for name, arrays in random_blobs(shapes, job.param("seed")):
+    types = dict((name, layer.type) for name, layer in zip(net._layer_names, net.layers))
+    for name, arrays in random_blobs(shapes, job.param("seed"), types):
         for blob, array in zip(net.params[name], arrays):
             blob.data[...] = array
     net.save(job.output(WEIGHTS_FILE))
-    job.info["param_shapes"] = [[name, [list(shape) for shape in layer_shapes]]
-                                for name, layer_shapes in shapes]
+    job.info["param_shapes"] = [[name, [list(shape) for shape in layer_shapes]] for name, layer_shapes in shapes]
     return {}
 
 
@@ -112,9 +114,8 @@ def layers(job):
 
     job.info.update(topology.describe())
     job.info.update(
-        param_counts=[[layer, len(blobs)] for layer, blobs in net.params.items()],
-        masks=masks,
-        targets=targets)
+        param_counts=[[layer, len(blobs)] for layer, blobs in net.params.items()], masks=masks, targets=targets
+    )
     return arrays
 
 
@@ -124,10 +125,12 @@ def bench_fwd_bwd(job):
     topology = _Topology(net, ())
     job.info["input_blob"] = _set_input(net, job)
     target = job.param("target")
+    backward = bool(job.param("backward", True))
 
     def step():
         net.forward()
-        _one_hot_backward(net, topology, target)
+        if backward:
+            _one_hot_backward(net, topology, target)
 
     for _ in range(int(job.param("warmup", 1))):
         step()
@@ -153,8 +156,7 @@ def proto_schema(job):
     pending = list(caffe_pb2.DESCRIPTOR.message_types_by_name.values())
     while pending:
         message = pending.pop()
-        schema["messages"][message.full_name] = [_describe_field(field, types, labels)
-                                                 for field in message.fields]
+        schema["messages"][message.full_name] = [_describe_field(field, types, labels) for field in message.fields]
         for enum in message.enum_types:
             _add_enum(schema, enum)
         pending.extend(message.nested_types)
@@ -175,8 +177,7 @@ KINDS = {
 
 def _constant_names(owner, prefix):
     """Map the values of ``owner``'s constants named ``<prefix>*`` to the rest of the name, lower-case."""
-    return dict((getattr(owner, name), name[len(prefix):].lower())
-                for name in dir(owner) if name.startswith(prefix))
+    return dict((getattr(owner, name), name[len(prefix) :].lower()) for name in dir(owner) if name.startswith(prefix))
 
 
 def _describe_field(field, types, labels):
@@ -220,8 +221,9 @@ def load_prepared(job, pool_masks):
 
 def _add_pool_masks(caffe_pb2, param):
     """Give each MAX pooling layer (V1 or V2) a mask top; return ``{layer: mask blob}``."""
-    pooling = ([layer for layer in param.layer if layer.type == "Pooling"]
-               + [layer for layer in param.layers if layer.type == caffe_pb2.V1LayerParameter.POOLING])
+    pooling = [layer for layer in param.layer if layer.type == "Pooling"] + [
+        layer for layer in param.layers if layer.type == caffe_pb2.V1LayerParameter.POOLING
+    ]
     masks = {}
     for layer in pooling:
         if layer.pooling_param.pool == caffe_pb2.PoolingParameter.MAX:
@@ -239,8 +241,9 @@ def _set_input(net, job):
     array = np.load(job.input("input"), allow_pickle=False)
     blob = net.blobs[name]
     if array.shape != blob.data.shape:
-        raise JobError("the input array has shape %s; the net's input %r has shape %s"
-                       % (array.shape, name, blob.data.shape))
+        raise JobError(
+            "the input array has shape %s; the net's input %r has shape %s" % (array.shape, name, blob.data.shape)
+        )
     blob.data[...] = array
     return name
 
@@ -264,8 +267,10 @@ def _one_hot_index(target, shape):
     elif len(shape) == 4 and None not in spatial:
         index = (target["unit"],) + spatial
     else:
-        raise JobError("target %r does not address a top of shape %s: a 4-D top needs y and x, "
-                       "a 2-D top takes neither" % (target, shape))
+        raise JobError(
+            "target %r does not address a top of shape %s: a 4-D top needs y and x, "
+            "a 2-D top takes neither" % (target, shape)
+        )
     index = (0,) + index
     if not all(0 <= i < n for i, n in zip(index, shape)):
         raise JobError("target %r lies outside its top of shape %s" % (target, shape))
@@ -297,15 +302,17 @@ class _Topology(object):
         for layer in self.layers:
             for top in layer["tops"]:
                 self.producer.setdefault(top, layer["name"])
-        self.in_place = [[layer["name"], top] for layer in self.layers
-                         for top in layer["tops"] if top in layer["bottoms"]]
+        self.in_place = [
+            [layer["name"], top] for layer in self.layers for top in layer["tops"] if top in layer["bottoms"]
+        ]
         self._position = dict((layer["name"], index) for index, layer in enumerate(self.layers))
 
     def position(self, layer):
         """Return the index of ``layer`` in :attr:`layers`; JobError if the net has no such layer."""
         if layer not in self._position:
-            raise JobError("the net has no layer %r; its layers: %s"
-                           % (layer, ", ".join(item["name"] for item in self.layers)))
+            raise JobError(
+                "the net has no layer %r; its layers: %s" % (layer, ", ".join(item["name"] for item in self.layers))
+            )
         return self._position[layer]
 
     def top_of(self, layer):
@@ -319,5 +326,4 @@ class _Topology(object):
 
     def describe(self):
         """Return the manifest fields ``layers``, ``blobs``, ``producer`` and ``in_place``."""
-        return {"layers": self.layers, "blobs": self.blobs, "producer": self.producer,
-                "in_place": self.in_place}
+        return {"layers": self.layers, "blobs": self.blobs, "producer": self.producer, "in_place": self.in_place}

@@ -12,10 +12,19 @@ Scheme, for learnable blobs in network order:
 * blob 1 (bias): ``N(0, 0.01)``;
 * any further blob: ``N(0, 0.01)``.
 
+Two layer types get statistics a trained net would have instead, so that
+deep BatchNorm + Scale stacks (ResNet) stay finite and keep their scale:
+
+* ``BatchNorm`` (mean sum, variance sum, scale factor): a factor
+  ``f ~ U(0.5, 2)``, means ``N(0, 0.1)`` and variances ``U(0.5, 1.5)``,
+  stored as Caffe stores running sums: ``[mean * f, variance * f, [f]]``;
+* ``Scale``: the scale ``N(1, 0.1)``, a bias (if any) ``N(0, 0.01)``.
+
 Each layer draws from its own ``RandomState(seed + i)`` where ``i`` is the
 layer's index among the learnable layers, so inserting a layer at the end
 leaves earlier weights unchanged.  Draws are float64, rounded once to float32.
 """
+
 import numpy as np
 
 BIAS_STD = 0.01
@@ -28,19 +37,44 @@ def _blob_std(index, shape):
     return BIAS_STD
 
 
-def random_blobs(layer_shapes, seed):
+def _batch_norm_blobs(rs, shapes):
+    channels = tuple(int(d) for d in shapes[0])
+    factor = rs.uniform(0.5, 2.0)
+    mean = rs.normal(0.0, 0.1, size=channels)
+    variance = rs.uniform(0.5, 1.5, size=channels)
+    return [
+        (mean * factor).astype(np.float32),
+        (variance * factor).astype(np.float32),
+        np.full(tuple(int(d) for d in shapes[2]), factor, dtype=np.float32),
+    ]
+
+
+def _generic_blobs(rs, shapes, means=()):
+    blobs = []
+    for blob_index, shape in enumerate(shapes):
+        shape = tuple(int(d) for d in shape)
+        mean = means[blob_index] if blob_index < len(means) else 0.0
+        std = 0.1 if mean else _blob_std(blob_index, shape)
+        blobs.append(rs.normal(mean, std, size=shape).astype(np.float32))
+    return blobs
+
+
+def random_blobs(layer_shapes, seed, layer_types=None):
     """Return ``[(layer_name, [float32 arrays])]`` for ``[(layer_name, [shapes])]``.
 
     ``layer_shapes`` lists the learnable layers in network order with the
-    shapes of their blobs; the result keeps that order.
+    shapes of their blobs; the result keeps that order.  ``layer_types``
+    maps layer names to Caffe type strings (``BatchNorm`` and ``Scale`` get
+    their own scheme; see the module docstring).
     """
+    types = layer_types or {}
     result = []
     for layer_index, (name, shapes) in enumerate(layer_shapes):
         rs = np.random.RandomState(int(seed) + layer_index)
-        blobs = []
-        for blob_index, shape in enumerate(shapes):
-            shape = tuple(int(d) for d in shape)
-            std = _blob_std(blob_index, shape)
-            blobs.append(rs.normal(0.0, std, size=shape).astype(np.float32))
+        kind = types.get(name)
+        if kind == "BatchNorm" and len(shapes) == 3:
+            blobs = _batch_norm_blobs(rs, shapes)
+        else:
+            blobs = _generic_blobs(rs, shapes, (1.0,) if kind == "Scale" else ())
         result.append((name, blobs))
     return result

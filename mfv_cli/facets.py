@@ -1,6 +1,6 @@
 """``mfv facets``: an image folder to a facets directory (``port.facets.make_facets``).
 
-mfv facets --net caffenet [--weights W | --prototxt P --weights W] --images DIR
+mfv facets --net NAME [--weights W | --pretrained] [--prototxt P [--weights W]] --images DIR
            --layer fc7 --k 10 --m 15 --seed 0 --out DIR [--batch-size 32]
 """
 
@@ -10,34 +10,28 @@ import argparse
 import sys
 from pathlib import Path
 
-from mfv_cli.options import add_output_options
+from mfv_cli.model_options import add_net_options, model_from_args
+from mfv_cli.options import add_output_options, command_parser
 from mfv_cli.validation import positive_int, seed_number
-from port.caffe import CaffeNetwork, fill_random, load_net
-from port.facets.make import BUILT_IN_NETS, DEFAULT_BATCH_SIZE, make_facets
-from port.models import caffenet
+from port.facets.make import DEFAULT_BATCH_SIZE, make_facets
 from port.outputs import check_output
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``facets`` subcommand to an ``mfv`` subparsers object."""
-    parser = subparsers.add_parser(
+    parser = command_parser(
+        subparsers,
         "facets",
-        help="facets of a class: codes, PCA, t-SNE, k-means, mean images (start images for visualize)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "facets of a class: codes, PCA, t-SNE, k-means, mean images (start images for visualize)",
+        __doc__,
     )
-    parser.add_argument(
-        "--net",
-        choices=BUILT_IN_NETS,
-        default="caffenet",
-        help="built-in network (default caffenet); --prototxt replaces it",
-    )
-    parser.add_argument("--prototxt", type=Path, help="deploy prototxt of another Caffe net (then --weights fits it)")
-    parser.add_argument(
-        "--weights", type=Path, help=".caffemodel (V1 or V2); without it, deterministic random weights (NOT pretrained)"
-    )
+    add_net_options(parser)
     parser.add_argument("--images", type=Path, required=True, help="folder of JPEG/PNG images of one class")
-    parser.add_argument("--layer", default="fc7", help="blob whose values are the codes (default fc7)")
+    parser.add_argument(
+        "--layer",
+        help="blob or module path whose values are the codes (default: what the final classifier reads, "
+        "fc7 for CaffeNet)",
+    )
     parser.add_argument("--k", type=positive_int, default=10, help="number of facets (k-means clusters; default 10)")
     parser.add_argument("--m", type=positive_int, default=15, help="images averaged per facet (default 15)")
     parser.add_argument("--seed", type=seed_number, default=0, help="seed of t-SNE and k-means (default 0)")
@@ -53,26 +47,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def _load(args: argparse.Namespace) -> CaffeNetwork:
-    if args.prototxt is None:
-        return caffenet(args.weights)
-    if args.weights is None:
-        return fill_random(load_net(args.prototxt), 0)
-    return load_net(args.prototxt, args.weights)
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``mfv facets``; exit status 0.  Bad input raises, for ``mfv``'s handler (``mfv_cli.exits``) to report."""
     check_output(args.out, force=args.force)
-    net = _load(args)
-    if args.weights is None:
-        print(
-            f"mfv facets: WARNING: no --weights given: {net.weights_description}. "
-            "The facets describe an untrained network, not the paper's.",
-            file=sys.stderr,
-        )
+    net = model_from_args(args, random_prototxt=True, warn=sys.stderr)
     result = make_facets(
-        net, args.images, args.layer, args.k, args.m, args.seed, args.out, args.batch_size, force=args.force
+        net,
+        args.images,
+        args.layer or net.penultimate,
+        args.k,
+        args.m,
+        args.seed,
+        args.out,
+        args.batch_size,
+        force=args.force,
     )
     for skipped in result.skipped:
         print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)

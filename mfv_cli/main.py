@@ -3,6 +3,8 @@
     mfv demo                      layers, lockstep and free-run parity on the built-in default
     mfv visualize ...             the MFV loop for one unit, port or pycaffe reference
     mfv facets ...                mean images (facets) of a folder of class images
+    mfv gallery --nets A,B ...    one neuron's facets on several networks, measured, as one HTML page
+    mfv layers --net NAME         the targetable layers / module paths of a net and their shapes
     mfv parity run ...            parity levels 4-5: lockstep and free runs of the loop
     mfv legacy setup | info       provision / describe a legacy Caffe stack (chroot, py27)
     mfv docker setup | stop       the private Docker engine and the images of docker/
@@ -11,6 +13,7 @@
     mfv parity env ...            the py27 stack vs the bullseye stack: does the 2016 environment matter?
     mfv make-weights ...          deterministic random weights for a prototxt
     mfv original ...              the published 2016 script, unchanged, on a legacy stack
+    mfv export-onnx ...           any net the port loads, as ONNX with Caffe's blob names as outputs
 
 Exit status (mfv_cli.exits): 0 success, 1 parity outside tolerance, 2 bad input or a broken stack,
 3 a bug in mfv (please report it), 130 / 143 stopped by SIGINT / SIGTERM.  --out must be absent, empty or an
@@ -26,7 +29,10 @@ from collections.abc import Sequence
 from mfv_cli import (
     demo,
     docker,
+    export_onnx,
     facets,
+    gallery,
+    layers,
     legacy,
     make_weights,
     original,
@@ -56,7 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     parity_env.add_parser(parity)
     visualize.add_parser(sub)
     facets.add_parser(sub)
+    layers.add_parser(sub)
+    gallery.add_parser(sub)
     make_weights.add_parser(sub)
+    export_onnx.add_parser(sub)
     original.add_parser(sub)
     return parser
 

@@ -4,16 +4,19 @@ and what they build: the port's net, the checked run configuration, the loop's o
 from __future__ import annotations
 
 import argparse
+import inspect
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
-from mfv_cli.validation import fraction, non_negative_int, seed_number
-from port.caffe import CaffeNetwork, Target, load_net, save_caffemodel
-from port.caffe.targets import check_target
+from mfv_cli.validation import fraction, non_negative_int, positive_int, seed_number
+from port.caffe import CaffeNetwork, fill_random, load_net, save_caffemodel
 from port.mfv.backends import DEFAULT_OPS, OPS, LoopOps
 from port.mfv.loop import MFVConfig
-from port.mfv.presets import preset
-from port.models import CAFFENET_PROTOTXT, caffenet
+from port.mfv.model import VisModel
+from port.mfv.presets import default_preset, load_presets, preset
+from port.models import CAFFENET_PROTOTXT, NETS, caffenet, net_factory
+from port.targets import Target, check_target
 
 if TYPE_CHECKING:
     from parity.runs import RunSetup
@@ -22,22 +25,48 @@ RANDOM_WEIGHTS_SEED = 0
 TARGET_FLAGS = {"layer": "--layer", "unit": "--unit", "position": "--xy"}
 
 
-def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """``--net``, ``--prototxt``, ``--weights``, the target (``--unit``, ``--layer``, ``--xy``), ``--start``,
-    ``--seed``, the schedule (``--preset``, ``--iterations-scale``, ``--no-legacy``) and ``--ops``."""
-    parser.add_argument("--net", default="caffenet", choices=("caffenet",), help="built-in net (default caffenet)")
-    parser.add_argument("--prototxt", type=Path, help="a deploy prototxt instead of the built-in net's")
+def add_net_options(parser: argparse.ArgumentParser) -> None:
+    """``--net``, ``--prototxt``, ``--weights``, ``--pretrained`` and ``--input-size``: which network, which weights."""
     parser.add_argument(
-        "--weights", type=Path, help="a .caffemodel (default: deterministic random CaffeNet weights - NOT pretrained)"
+        "--net", default="caffenet", choices=sorted(NETS), help="network by name (port.models.NETS; default caffenet)"
     )
+    parser.add_argument("--prototxt", type=Path, help="a Caffe deploy prototxt instead of a named net")
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        help="a .caffemodel (Caffe nets) or a state-dict file (torchvision nets); default: deterministic "
+        "random weights - NOT pretrained",
+    )
+    parser.add_argument(
+        "--pretrained",
+        action="store_true",
+        help="torchvision nets: torchvision's pretrained weights from its download cache (nothing is downloaded)",
+    )
+    parser.add_argument(
+        "--input-size", type=positive_int, help="torchvision nets: side of the square input (default 224)"
+    )
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """The net options (:func:`add_net_options`), the target (``--unit``, ``--layer``, ``--xy``), ``--start``,
+    ``--seed``, the schedule (``--preset``, ``--iterations-scale``, ``--no-legacy``) and ``--ops``."""
+    add_net_options(parser)
     parser.add_argument(
         "--unit", type=non_negative_int, required=True, help="unit of the target layer, e.g. 945 (bell pepper)"
     )
-    parser.add_argument("--layer", default="fc8", help="target layer for octaves that name none (default fc8)")
+    parser.add_argument(
+        "--layer",
+        help="target layer or module path for octaves that name none (default: the net's class scores, "
+        "fc8 for CaffeNet, logits for torchvision nets)",
+    )
     parser.add_argument("--xy", type=non_negative_int, help="spatial position (row = column = xy) of a conv target")
     parser.add_argument("--start", type=Path, help="start image (e.g. a facet's mean image); default random")
     parser.add_argument("--seed", type=seed_number, default=0)
-    parser.add_argument("--preset", default="mean", choices=("mean", "center"))
+    parser.add_argument(
+        "--preset",
+        choices=sorted(load_presets()),
+        help="octave schedule (port/mfv/presets.json; default: the net's, mean for CaffeNet)",
+    )
     parser.add_argument(
         "--iterations-scale",
         type=fraction,
@@ -62,21 +91,29 @@ def ops_from_args(args: argparse.Namespace) -> LoopOps:
     return OPS[args.ops]()
 
 
-def checked_config(net: CaffeNetwork, args: argparse.Namespace) -> MFVConfig:
-    """The run's configuration, its target checked against ``net`` for every octave's layer."""
+def checked_config(net: VisModel, args: argparse.Namespace) -> MFVConfig:
+    """The run's configuration, its target checked against ``net`` for every octave's layer.
+
+    Fills ``args.layer`` (the net's class layer) and ``args.preset`` (the net's default) when not given.
+    """
+    args.layer = args.layer or net.class_layer
+    args.preset = args.preset or default_preset(args.net if args.prototxt is None else "caffenet")
     y = x = args.xy
     config = MFVConfig(
         Target(args.layer, args.unit, y, x),
         preset(args.preset, iterations_scale=args.iterations_scale),
         legacy=args.legacy,
     )
+    shapes = net.layer_shapes()
     for layer in dict.fromkeys(octave.layer or args.layer for octave in config.octaves):
-        check_target(net, Target(layer, args.unit, y, x), TARGET_FLAGS)
+        check_target(shapes, Target(layer, args.unit, y, x), net.source, TARGET_FLAGS)
     return config
 
 
 def net_from_args(args: argparse.Namespace) -> tuple[CaffeNetwork, Path]:
-    """The port's net and its prototxt; without --weights, random CaffeNet weights (said loudly)."""
+    """The port's Caffe net and its prototxt; without --weights, random CaffeNet weights (said loudly)."""
+    if args.net != "caffenet" and args.prototxt is None:
+        raise ValueError(f"--net {args.net}: the legacy stack runs Caffe nets only (caffenet or --prototxt)")
     prototxt = args.prototxt or CAFFENET_PROTOTXT
     if args.weights is None:
         if args.prototxt is not None:
@@ -87,6 +124,56 @@ def net_from_args(args: argparse.Namespace) -> tuple[CaffeNetwork, Path]:
         )
         return caffenet(seed=RANDOM_WEIGHTS_SEED), prototxt
     return load_net(prototxt, args.weights), prototxt
+
+
+def model_from_args(args: argparse.Namespace, *, random_prototxt: bool = False, warn: TextIO | None = None) -> VisModel:
+    """The network the options name, any entry of ``port.models.NETS`` or a Caffe prototxt.
+
+    Without weights the net gets deterministic random ones, said on ``warn`` (default stdout) and in
+    ``weights_description``; ``random_prototxt`` allows a --prototxt without --weights.
+    """
+    model = _model(args, random_prototxt)
+    if args.weights is None and not args.pretrained:
+        name = args.net if args.prototxt is None else str(args.prototxt)
+        print(
+            f"mfv: WARNING: no --weights: {name} with {model.weights_description}; not a trained net's images",
+            file=warn or sys.stdout,
+        )
+    return model
+
+
+def _model(args: argparse.Namespace, random_prototxt: bool) -> VisModel:
+    if args.prototxt is not None:
+        if args.pretrained or args.input_size is not None:
+            raise ValueError("--pretrained and --input-size are for torchvision nets, not --prototxt")
+        if args.weights is None:
+            if not random_prototxt:
+                raise ValueError("--prototxt needs --weights")
+            return fill_random(load_net(args.prototxt), RANDOM_WEIGHTS_SEED)
+        return load_net(args.prototxt, args.weights)
+    return named_model(args.net, args.weights, pretrained=args.pretrained, input_size=args.input_size)
+
+
+def named_model(
+    name: str,
+    weights: Path | None,
+    *,
+    pretrained: bool = False,
+    input_size: int | None = None,
+    lenient: bool = False,
+) -> VisModel:
+    """``port.models.NETS[name]`` with ``weights`` (random without), ``--pretrained`` and ``--input-size``
+    when given; those two are refused for nets that do not take them unless ``lenient`` drops them."""
+    factory = net_factory(name)
+    accepted = inspect.signature(factory).parameters
+    extra = {"pretrained": pretrained and weights is None, "input_size": input_size}
+    kwargs = {}
+    for option, value in extra.items():
+        if value and option not in accepted and not lenient:
+            raise ValueError(f"--{option.replace('_', '-')}: not an option of {name} (torchvision nets only)")
+        if value and option in accepted:
+            kwargs[option] = value
+    return factory(weights, seed=RANDOM_WEIGHTS_SEED, **kwargs)
 
 
 def weights_file(net: CaffeNetwork, prototxt: Path, args: argparse.Namespace, tmp: Path) -> Path:

@@ -25,6 +25,11 @@ STACK_HELP = (
 )
 
 
+def command_parser(sub: argparse._SubParsersAction, name: str, help: str, doc: str | None) -> argparse.ArgumentParser:
+    """A subcommand's parser whose description is its module's docstring ``doc``, shown as written."""
+    return sub.add_parser(name, help=help, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def add_stack_options(
     parser: argparse.ArgumentParser, *, default: str | None = "chroot", threads: tuple[int, ...] | None = None
 ) -> None:

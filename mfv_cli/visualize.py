@@ -7,9 +7,17 @@ import argparse
 import json
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
-from mfv_cli.model_options import add_model_options, checked_config, net_from_args, ops_from_args, weights_file
+from mfv_cli.model_options import (
+    add_model_options,
+    checked_config,
+    model_from_args,
+    net_from_args,
+    ops_from_args,
+    weights_file,
+)
 from mfv_cli.options import (
     add_device_option,
     add_output_options,
@@ -68,9 +76,14 @@ def run(args: argparse.Namespace) -> int:
     if args.facets is not None and args.start is not None:
         raise ValueError("give --start or --facets, not both")
     check_output(args.out, force=args.force)
-    name = plain_name(args.name, "--name") if args.name is not None else name_of_layer(args.layer)
-    net, prototxt = net_from_args(args)
+    if args.name is not None:
+        plain_name(args.name, "--name")
+    if args.stack is None:
+        net, prototxt = model_from_args(args), args.prototxt
+    else:
+        net, prototxt = net_from_args(args)
     config = checked_config(net, args)
+    name = args.name or name_of_layer(args.layer)
     start_paths = facet_starts(args.facets) if args.facets is not None else [args.start]
     starts = [None if path is None else load_rgb(path) for path in start_paths]
     info = {
@@ -78,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
         "preset": args.preset,
         "legacy": args.legacy,
         "weights": net.weights_description,
-        "prototxt": str(prototxt),
+        "net": args.net if args.prototxt is None else str(args.prototxt),
+        "input_convention": asdict(net.convention),
     }
     began = time.perf_counter()
     if args.stack is None:

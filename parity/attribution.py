@@ -42,8 +42,9 @@ from parity.compare import figures
 from parity.pool_ties import PoolTie, find_ties
 from parity.verdict import DENOISER, FAIL, PASS, POOL_TIE, RELU_SIGN
 from port.caffe import CaffeNetwork, Target, input_gradient
+from port.imaging import CAFFE
 from port.mfv.backends import TV_EPS, TV_MAX_ITER, LoopOps
-from port.mfv.step import StepStages, from_rgb64, gradient_ascent, mask_margin, to_rgb64
+from port.mfv.step import StepStages, gradient_ascent, mask_margin
 from port.ops import tv_bregman
 
 STAGES = ("gradient", "stepped", "clipped", "denoised")
@@ -159,7 +160,7 @@ def judge_step(
             return row
         gradient = forced
         causes += [cause for cause, found in ((POOL_TIE, row.ties), (RELU_SIGN, row.relu_flips)) if found]
-    ascent = gradient_ascent(inputs.crop, gradient, [inputs.step_size], inputs.legacy)
+    ascent = gradient_ascent(inputs.crop, gradient, [inputs.step_size], inputs.legacy, CAFFE)
     clipped = ascent.clipped[0].cpu().numpy()
     row.followed_stepped_abs = figures(reference.stepped, ascent.stepped[0].cpu().numpy(), "stepped").max_abs
     row.followed_clipped_abs = figures(reference.clipped, clipped, "clipped").max_abs
@@ -198,14 +199,14 @@ def port_choices(net: CaffeNetwork, crops: torch.Tensor, layer: str, n: int = 0)
 
 def stop_iteration(clipped: np.ndarray, weight: float) -> int:
     """After how many iterations scikit-image's split Bregman stops on a clipped crop (3, H, W)."""
-    rgb = to_rgb64(torch.from_numpy(clipped)[None])[0]
+    rgb = CAFFE.to_rgb64(torch.from_numpy(clipped)[None])[0]
     run = tv_bregman(rgb, weight, max_num_iter=TV_MAX_ITER, eps=TV_EPS, return_iterations=True)
     return int(run.iterations)
 
 
 def _denoise(inputs: StepInputs, clipped: np.ndarray) -> np.ndarray:
-    rgb = to_rgb64(torch.from_numpy(clipped)[None].to(inputs.crop.device))
-    return from_rgb64(inputs.ops.denoise(rgb, [inputs.denoise_weight]))[0].cpu().numpy()
+    rgb = CAFFE.to_rgb64(torch.from_numpy(clipped)[None].to(inputs.crop.device))
+    return CAFFE.from_rgb64(inputs.ops.denoise(rgb, [inputs.denoise_weight]))[0].cpu().numpy()
 
 
 def _follow_choices(

@@ -2,12 +2,16 @@
 
 Both stacks run the same libcaffe 1.0 with the same OpenBLAS kernel and
 thread count; they differ in Python (2.7 vs 3.9), numpy (1.11.0 vs 1.19),
-scipy (0.17.0 vs 1.6) and scikit-image (0.13.1 vs 0.18.1).  Three levels:
+scipy (0.17.0 vs 1.6) and scikit-image (0.13.1 vs 0.18.1).  Four levels:
 
 * layers: the ``layers`` job (forward blobs and the target's one-hot input
   gradient) on both; expected bitwise, same C++ library;
 * ops: ``scipy.ndimage.zoom`` and ``denoise_tv_bregman`` (the ``ops`` job of
   level 3) on the same arrays, max |py27 - bullseye| per case;
+* lockstep (:mod:`parity.env_lockstep`): the run's steps, each started from
+  the same image on both stacks, max |py27 - bullseye| per step of the
+  image after it and of its parts (gradient, gradient step, denoise) and
+  per zoom, beside each stack's own noise floor;
 * free runs: the pycaffe reference loop on both, set beside each stack's
   own noise floor (the other BLAS thread count): the 2016 environment
   matters for a run only if py27 is further from bullseye than either stack
@@ -25,6 +29,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from parity.env_lockstep import EnvLockstep, env_lockstep
 from parity.environment import file_digest, port_manifest
 from parity.freerun import ImageFigures, first_divergence, image_figures, within_floor
 from parity.layers import make_input
@@ -81,6 +86,7 @@ class EnvReport(Report):
     layers: list[PairRow]
     ops: list[PairRow]
     ops_skipped: list
+    lockstep: EnvLockstep
     runs: list[RunPair]
     within_floor: bool
 
@@ -89,6 +95,7 @@ class EnvReport(Report):
             "layers": [asdict(row) for row in self.layers],
             "ops": [asdict(row) for row in self.ops],
             "ops_skipped_on_py27": self.ops_skipped,
+            "lockstep": self.lockstep.as_dict(),
             "runs": [run.as_dict() for run in self.runs],
             "within_floor": self.within_floor,
         }
@@ -112,8 +119,9 @@ def run_env_parity(
     threads: int = 1,
     tol: Tolerances | None = None,
     ops_size: int = 227,
+    progress: bool = True,
 ) -> tuple[EnvReport, dict[str, np.ndarray]]:
-    """Run the three levels on both stacks; return the report and the four final images.
+    """Run the four levels on both stacks; return the report and the four final images.
 
     The ops level runs level 3's cases (:mod:`parity.ops`) on ``ops_size`` x ``ops_size`` arrays drawn from the
     run's seed."""
@@ -143,6 +151,7 @@ def run_env_parity(
             for n in (threads, 3 - threads)
         }
         runs = {key: future.result() for key, future in futures.items()}
+    lockstep = env_lockstep(setup, py27, bullseye, threads=threads, progress=progress)
     main_py27, main_bullseye = runs["py27", threads][0], runs["bullseye", threads][0]
 
     def pair(name: str, a: MFVRun, b: MFVRun) -> RunPair:
@@ -175,10 +184,14 @@ def run_env_parity(
         threads,
     )
     layers_bitwise = all(row.bitwise for row in layers)
+    worst = lockstep.worst("cross")
     verdict = Verdict(
-        layers_bitwise and within,
+        layers_bitwise and lockstep.gradients_bitwise == len(lockstep.steps) and within,
         f"layers: {sum(r.bitwise for r in layers)} of {len(layers)} arrays bitwise equal; ops: worst "
-        f"{max((r.max_abs for r in ops), default=0.0):.3g}; free run py27 vs bullseye: "
+        f"{max((r.max_abs for r in ops), default=0.0):.3g}; lockstep: {lockstep.gradients_bitwise} of "
+        f"{len(lockstep.steps)} steps' gradients bitwise equal, worst |py27 - bullseye| gradient step "
+        f"{worst.step:.3g}, denoise {worst.denoise:.3g}, image after the step {worst.image:.3g} grey levels, "
+        f"{lockstep.steps_within_floor} steps no further apart than a stack from itself; free run py27 vs bullseye: "
         f"{cross.figures.within_one:.1%} within one grey level, PSNR {cross.figures.psnr_db:.1f} dB, first divergence "
         f"{cross.first_divergence}; noise floors: "
         + ", ".join(f"{f.name} {f.figures.within_one:.1%} / {f.figures.psnr_db:.1f} dB" for f in floors)
@@ -197,6 +210,7 @@ def run_env_parity(
         layers=layers,
         ops=ops,
         ops_skipped=ops_results[0].manifest["job"].get("skipped", []),
+        lockstep=lockstep,
         runs=[cross, *floors],
         within_floor=within,
     )

@@ -20,6 +20,14 @@ def _version(package: str) -> str | None:
         return None
 
 
+def cpu_model(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
+    """The CPU's model name from ``cpuinfo`` (Linux), else what ``platform`` knows of the processor."""
+    path = Path(cpuinfo)
+    lines = path.read_text().splitlines() if path.is_file() else []
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return names[0] if names else platform.processor() or platform.machine()
+
+
 def port_manifest() -> dict:
     """Interpreter, platform, library versions and torch's threading and BLAS configuration."""
     from google.protobuf.internal import api_implementation
@@ -28,6 +36,7 @@ def port_manifest() -> dict:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "machine": platform.machine(),
+        "cpu": cpu_model(),
         "packages": {name: _version(name) for name in PACKAGES},
         "protobuf_backend": api_implementation.Type(),
         "torch_threads": torch.get_num_threads(),

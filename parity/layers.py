@@ -7,16 +7,19 @@ and, for each one-hot target, every blob's diff; the port computes the same
 with ``port.caffe``.  Each blob is compared with ``parity.compare.figures``
 against the tolerance table.
 
-A backward difference above tolerance is attributed to max-pool near-ties
-when the port, made to follow Caffe's argmax in the tied windows (its masks),
-comes back within tolerance; otherwise it is a failure.
+A backward difference above tolerance is attributed to near-ties when the
+port, made to follow Caffe's choices where they differ - its argmax in
+max-pool windows (its masks, ``parity.pool_ties``) and its on/off pattern of
+ReLU units (``parity.relu_flips``, whose flips are found layer by layer with
+the port following Caffe at the flips above) - comes back within tolerance;
+otherwise it is a failure.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import ClassVar
@@ -28,10 +31,11 @@ from parity.compare import Figures, bitwise_equal, figures
 from parity.environment import file_digest, port_manifest
 from parity.legacy_results import LayersDump
 from parity.pool_ties import PoolTie, find_ties, positive_windows
+from parity.relu_flips import ReluFlips, follow_flips, legacy_active
 from parity.report import Report
-from parity.stacks import LegacyStack
+from parity.stacks import JobResult, LegacyStack
 from parity.tolerances import Tolerances
-from parity.verdict import FAIL, PASS, POOL_TIE, Verdict
+from parity.verdict import FAIL, PASS, POOL_TIE, RELU_SIGN, Verdict
 from port.caffe import CaffeNetwork, Target, load_net, one_hot_diffs
 from port.caffe.targets import check_target
 from port.imaging import load_rgb, preprocess, random_start
@@ -140,6 +144,29 @@ class LayersInputs:
     legacy_stack: str
     legacy_blas_threads: int
 
+    @classmethod
+    def of(
+        cls,
+        prototxt: str | Path,
+        weights: str | Path,
+        input_note: str,
+        image: str | Path | None,
+        targets: Sequence[Target],
+        stack: LegacyStack,
+        threads: int,
+    ) -> "LayersInputs":
+        """The inputs of a run: the files' digests, the input's origin, the targets, the stack."""
+        digest = None if image is None else file_digest(image)
+        return cls(
+            file_digest(prototxt),
+            file_digest(weights),
+            input_note,
+            digest,
+            [str(t) for t in targets],
+            stack.name,
+            threads,
+        )
+
 
 @dataclass(frozen=True)
 class LayersReport(Report):
@@ -150,6 +177,7 @@ class LayersReport(Report):
     forward: list[BlobRow]
     pool_ties: dict[str, PoolLayerTies]
     backward: list[BackwardTarget]
+    relu_flips: dict[str, ReluFlips] = field(default_factory=dict)
 
     @property
     def weights_equal(self) -> bool:
@@ -160,6 +188,7 @@ class LayersReport(Report):
             "weights": {"bitwise_equal": self.weights_equal, "blobs": [asdict(r) for r in self.weights]},
             "forward": [r.as_dict() for r in self.forward],
             "pool_ties": {layer: entry.as_dict() for layer, entry in self.pool_ties.items()},
+            "relu_flips": {layer: entry.as_dict() for layer, entry in self.relu_flips.items()},
             "backward": [{"target": b.target, "blobs": [r.as_dict() for r in b.blobs]} for b in self.backward],
         }
 
@@ -219,6 +248,11 @@ def find_all_ties(net: CaffeNetwork, trace_blobs: dict, argmax: dict, dump: Laye
     return result
 
 
+def tie_masks(dump: LayersDump, ties: Sequence[PoolTie]) -> dict[str, torch.Tensor]:
+    """Caffe's argmax (its mask, int64) of every MAX pooling layer with a near-tie."""
+    return {layer: torch.from_numpy(dump.mask(layer).astype(np.int64)) for layer in {t.layer for t in ties}}
+
+
 def compare_backward(
     net: CaffeNetwork,
     x: torch.Tensor,
@@ -227,13 +261,22 @@ def compare_backward(
     dump: LayersDump,
     tol: Tolerances,
     ties: Sequence[PoolTie],
+    flips: Mapping[str, np.ndarray] | None = None,
 ) -> list[BlobRow]:
-    """Rows for one target; a failing blob is re-checked with Caffe's pool argmax when ties exist."""
+    """Rows for one target; a failing blob is re-checked with Caffe's choices where they differ.
+
+    ``ties`` are the max-pool near-ties; ``flips`` maps the ReLU layers with
+    flipped units to Caffe's on/off pattern.  The verdict of a row that
+    passes only so names the causes (``pool-tie``, ``relu-sign`` or both).
+    """
     port = one_hot_diffs(net, x, target)
     forced = None
-    if ties:
-        masks = {layer: torch.from_numpy(dump.mask(layer).astype(np.int64)) for layer in {t.layer for t in ties}}
-        forced = one_hot_diffs(net, x, target, pool_argmax=masks)
+    flips = flips or {}
+    causes = "+".join(cause for cause, found in ((POOL_TIE, ties), (RELU_SIGN, flips)) if found)
+    if causes:
+        masks = tie_masks(dump, ties)
+        active = {layer: torch.from_numpy(on) for layer, on in flips.items()}
+        forced = one_hot_diffs(net, x, target, pool_argmax=masks, relu_active=active)
     rows = []
     for name in dump.diff_names(index):
         legacy = dump.diff(index, name)
@@ -243,9 +286,29 @@ def compare_backward(
             rows.append(BlobRow(name, fig, limit, PASS))
             continue
         alt = figures(legacy, _np(forced[name]), name) if forced is not None else None
-        verdict = POOL_TIE if alt is not None and alt.max_rel <= limit else FAIL
+        verdict = causes if alt is not None and alt.max_rel <= limit else FAIL
         rows.append(BlobRow(name, fig, limit, verdict, alt))
     return rows
+
+
+def run_legacy_layers(
+    prototxt: str | Path,
+    weights: str | Path,
+    stack: LegacyStack,
+    x: np.ndarray,
+    targets: Sequence[Target],
+    threads: int = 1,
+) -> JobResult:
+    """Caffe's ``layers`` job on input ``x``: every blob, max-pool masks, the diffs of ``targets``."""
+    with tempfile.TemporaryDirectory(prefix="mfv-layers-") as tmp:
+        input_path = Path(tmp) / "input.npy"
+        np.save(input_path, x)
+        return stack.run(
+            "layers",
+            {"targets": [t.__dict__ for t in targets], "pool_masks": True},
+            {"prototxt": Path(prototxt), "weights": Path(weights), "input": input_path},
+            threads=threads,
+        )
 
 
 def run_layers_parity(
@@ -258,55 +321,57 @@ def run_layers_parity(
     seed: int = 0,
     threads: int = 1,
     tolerances: Tolerances | None = None,
+    legacy_result: JobResult | None = None,
+    net: CaffeNetwork | None = None,
 ) -> LayersReport:
-    """Run levels 0-2 on both stacks and return the report."""
+    """Run levels 0-2 on both stacks and return the report.
+
+    ``legacy_result``: Caffe's ``layers`` job for these arguments, already run
+    (:func:`run_legacy_layers`), e.g. to share it with ``parity.onnx_layers``;
+    ``net``: ``load_net(prototxt, weights)``, already loaded.
+    """
     tol = tolerances or Tolerances.load()
-    net = load_net(prototxt, weights)
+    net = net or load_net(prototxt, weights)
     targets = list(targets) if targets else default_targets(net)
     for target in targets:
         check_target(net, target)
     x_np, input_note = make_input(net, image, seed)
-    with tempfile.TemporaryDirectory(prefix="mfv-layers-") as tmp:
-        input_path = Path(tmp) / "input.npy"
-        np.save(input_path, x_np)
-        result = stack.run(
-            "layers",
-            {"targets": [t.__dict__ for t in targets], "pool_masks": True},
-            {"prototxt": Path(prototxt), "weights": Path(weights), "input": input_path},
-            threads=threads,
-        )
+    result = legacy_result or run_legacy_layers(prototxt, weights, stack, x_np, targets, threads)
     dump = LayersDump(result)
     x = torch.from_numpy(x_np)
     with torch.no_grad():
         trace = net.run(x)
     tie_table = find_all_ties(net, trace.blobs, trace.pool_argmax, dump)
     ties = [t for entry in tie_table.values() for t in entry.ties]
+    masks = tie_masks(dump, ties)
+    patterns = legacy_active(net, dump)
+    flip_table = follow_flips(net, x, patterns, masks)
+    flips = {layer: patterns[layer] for layer in flip_table}
     weight_rows = compare_weights(net, dump)
     forward_rows = compare_forward(net, trace.blobs, dump, tol)
-    backward = [BackwardTarget(str(t), compare_backward(net, x, t, k, dump, tol, ties)) for k, t in enumerate(targets)]
+    backward = [
+        BackwardTarget(str(t), compare_backward(net, x, t, k, dump, tol, ties, flips)) for k, t in enumerate(targets)
+    ]
     return LayersReport(
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        inputs=LayersInputs(
-            file_digest(prototxt),
-            file_digest(weights),
-            input_note,
-            None if image is None else file_digest(image),
-            [str(t) for t in targets],
-            stack.name,
-            threads,
-        ),
+        inputs=LayersInputs.of(prototxt, weights, input_note, image, targets, stack, threads),
         tolerances={"source": tol.source, "table": tol.table},
         environment={"port": port_manifest(), "legacy": result.manifest},
-        verdict=verdict(weight_rows, forward_rows, backward, len(ties)),
+        verdict=verdict(weight_rows, forward_rows, backward, len(ties), sum(f.units for f in flip_table.values())),
         weights=weight_rows,
         forward=forward_rows,
         pool_ties=tie_table,
         backward=backward,
+        relu_flips=flip_table,
     )
 
 
 def verdict(
-    weight_rows: list[WeightRow], forward_rows: list[BlobRow], backward: list[BackwardTarget], n_ties: int
+    weight_rows: list[WeightRow],
+    forward_rows: list[BlobRow],
+    backward: list[BackwardTarget],
+    n_ties: int,
+    n_flips: int = 0,
 ) -> Verdict:
     """Pass/fail, every failure in words, and a one-line summary."""
     weights_equal = all(r.bitwise_equal for r in weight_rows)
@@ -322,12 +387,13 @@ def verdict(
         for r in b.blobs
         if r.verdict == FAIL
     ]
-    explained = sum(r.verdict == POOL_TIE for b in backward for r in b.blobs)
+    explained = sum(r.verdict not in (PASS, FAIL) for b in backward for r in b.blobs)
     forward_ok = sum(r.verdict == PASS for r in forward_rows)
     detail = (
         f"weights bitwise {'equal' if weights_equal else 'DIFFERENT'}, "
         f"{forward_ok}/{len(forward_rows)} blobs forward within tolerance, {len(backward)} backward "
-        f"targets; {n_ties} max-pool near-tie window(s), explaining {explained} out-of-tolerance diff(s); "
+        f"targets; {n_ties} max-pool near-tie window(s) and {n_flips} ReLU sign flip(s), explaining "
+        f"{explained} out-of-tolerance diff(s); "
         f"{len(failures)} failure(s)"
     )
     return Verdict(not failures, detail, failures)

@@ -118,6 +118,31 @@ def _ties_section(report: LayersReport) -> str:
     return "".join(parts)
 
 
+def _flips_section(report: LayersReport) -> str:
+    if not report.relu_flips:
+        return ""
+    rows = [[layer, f.units, f.max_abs_value, f.relative_value] for layer, f in report.relu_flips.items()]
+    return (
+        "<h2>ReLU sign near-ties</h2><p>Units on in one stack and off in the other, each layer counted once "
+        "the port follows Caffe in the flipped layers before it; the port's value there, absolute and "
+        "relative to the blob's largest (within the forward tolerance of zero).</p>"
+        + table(["layer", "units", "max |port value|", "relative to max |blob|"], rows)
+    )
+
+
+def _onnx_sections(report: LayersReport) -> list[str]:
+    """The onnxruntime stack's own sections (``parity.onnx_layers``), for its reports only."""
+    info = getattr(report, "onnx", None)
+    if info is None:
+        return []
+    return [
+        "<h2>onnxruntime</h2>",
+        table(["what", "value"], [[k, v] for k, v in vars(info).items()]),
+        "<h2>onnxruntime against the port</h2>",
+        _blob_table(report.versus_port),
+    ]
+
+
 def render(report: LayersReport) -> str:
     """The self-contained HTML page of a layers report."""
     inputs = report.inputs
@@ -145,7 +170,9 @@ def render(report: LayersReport) -> str:
         "<p>Local max rel: the port's layers fed Caffe's values of their bottoms, "
         "the error a layer makes itself rather than inherits.</p>",
         _blob_table(report.forward),
+        *_onnx_sections(report),
         _ties_section(report),
+        _flips_section(report),
     ]
     for b in report.backward:
         sections += [

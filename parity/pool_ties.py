@@ -22,7 +22,9 @@ class PoolTie:
 
     ``port_values`` and ``legacy_values`` are each stack's pooling input at
     (the port's pick, Caffe's pick): in a near-tie each stack's own pick is
-    its larger value, and the two values agree to rounding.
+    its larger value, and the two values agree to rounding.  ``blob_max``
+    is ``max |x|`` over the port's whole pooling input, the scale that the
+    forward tolerance (``max_rel``, ``tolerances.json``) is relative to.
     """
 
     layer: str
@@ -34,16 +36,29 @@ class PoolTie:
     legacy_index: int
     port_values: tuple[float, float]
     legacy_values: tuple[float, float] | None
+    blob_max: float
+
+    @property
+    def gap(self) -> float:
+        """Largest gap between the two picks in either stack."""
+        pairs = [self.port_values] + ([self.legacy_values] if self.legacy_values else [])
+        return max(abs(a - b) for a, b in pairs)
 
     @property
     def relative_gap(self) -> float:
-        """Largest gap between the two picks in either stack, relative to the values."""
-        pairs = [self.port_values] + ([self.legacy_values] if self.legacy_values else [])
-        scale = max(abs(v) for pair in pairs for v in pair)
-        return max(abs(a - b) for a, b in pairs) / scale if scale else 0.0
+        """:attr:`gap` relative to the values."""
+        scale = max(abs(v) for v in self.port_values + (self.legacy_values or ()))
+        return self.gap / scale if scale else 0.0
+
+    @property
+    def blob_relative_gap(self) -> float:
+        """:attr:`gap` relative to :attr:`blob_max`.  Two values swap order between the stacks only
+        if one of them moves by half their gap, so forward parity within ``max_rel`` bounds this
+        by ``2 max_rel``."""
+        return self.gap / self.blob_max if self.blob_max else 0.0
 
     def as_dict(self) -> dict:
-        return asdict(self) | {"relative_gap": self.relative_gap}
+        return asdict(self) | {"relative_gap": self.relative_gap, "blob_relative_gap": self.blob_relative_gap}
 
 
 def find_ties(
@@ -68,6 +83,7 @@ def find_ties(
     port_planes = port_bottom.reshape(port_bottom.shape[0], port_bottom.shape[1], -1)
     legacy_planes = None if legacy_bottom is None else legacy_bottom.reshape(port_planes.shape)
     ties = []
+    blob_max = float(np.abs(port_bottom).max(initial=0.0))
     for n, c, i, j in zip(*np.nonzero(legacy_index != port_argmax)):
         picks = [int(port_argmax[n, c, i, j]), int(legacy_index[n, c, i, j])]
         legacy_values = None if legacy_planes is None else tuple(float(legacy_planes[n, c, p]) for p in picks)
@@ -81,6 +97,7 @@ def find_ties(
                 *picks,
                 port_values=tuple(float(port_planes[n, c, p]) for p in picks),
                 legacy_values=legacy_values,
+                blob_max=blob_max,
             )
         )
     return ties

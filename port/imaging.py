@@ -1,7 +1,10 @@
-"""Images in and out of Caffe's input convention (docs/legacy-spec.md, section 2).
+"""Images in and out of a network's input convention (docs/legacy-spec.md, sections 2 and 6).
 
-Caffe nets of the MFV paper take BGR images on a 0..255 scale minus a
-per-channel mean, channels first, with no division by a standard deviation.
+A convention (:class:`InputConvention`) says how an RGB image of pixels on
+0..255 becomes a network's input: channel order, value scale, a mean and a
+standard deviation per channel.  Caffe nets of the MFV paper (``CAFFE``)
+take BGR on 0..255 minus a per-channel mean, std 1; torchvision nets
+(``TORCHVISION``) take RGB on 0..1 minus ImageNet's mean, divided by its std.
 
 Every image mfv reads (``--start``, ``--image``, a facets folder's images)
 becomes 8-bit RGB by one rule, :func:`to_rgb8`: PIL's conversion, except
@@ -12,12 +15,15 @@ PIL's own conversion does (which turns almost every pixel white).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image, UnidentifiedImageError
 
 CAFFE_MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
+PIXEL_MAX = 255.0
 SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 
 
@@ -47,14 +53,100 @@ def load_rgb(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarra
     return np.asarray(rgb, dtype=np.float32)
 
 
-def preprocess(rgb: np.ndarray, mean_bgr: np.ndarray = CAFFE_MEAN_BGR) -> np.ndarray:
-    """``float32(CHW, channels reversed to BGR) - mean``: ``preprocess`` of docs/legacy-spec.md."""
-    return np.ascontiguousarray(rgb[:, :, ::-1].transpose(2, 0, 1), dtype=np.float32) - mean_bgr[:, None, None]
+@dataclass(frozen=True)
+class InputConvention:
+    """How pixels p (RGB, 0..255) become a network's input x, per channel c of the network's order:
+
+    ``x_c = (p_c * scale / 255 - mean_c) / std_c``, channels reversed when ``order`` is ``"BGR"``;
+    ``mean`` and ``std`` are in the network's order and value scale.  With
+    ``scale = 255`` and ``std = 1`` (Caffe) the multiplication and division
+    by 1 are exact in IEEE arithmetic, so every conversion below is bit for
+    bit Caffe's ``x = p[::-1] - mean``.
+    """
+
+    order: str
+    scale: float
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+    def __post_init__(self) -> None:
+        if self.order not in ("RGB", "BGR"):
+            raise ValueError(f"colour order {self.order!r}: RGB or BGR")
+        if self.scale <= 0 or min(self.std) <= 0:
+            raise ValueError(f"scale {self.scale} and std {self.std} must be positive")
+
+    def __str__(self) -> str:
+        mean = ", ".join(f"{v:g}" for v in self.mean)
+        std = ", ".join(f"{v:g}" for v in self.std)
+        return f"{self.order} on 0..{self.scale:g}, mean ({mean}), std ({std})"
+
+    @property
+    def gain(self) -> np.ndarray:
+        """dx_c / dp_c = scale / (255 std_c), float32 (3,): how far the input moves per grey level."""
+        return (np.float32(self.scale / PIXEL_MAX) / self._std).astype(np.float32)
+
+    @property
+    def _mean(self) -> np.ndarray:
+        return np.asarray(self.mean, dtype=np.float32)
+
+    @property
+    def _std(self) -> np.ndarray:
+        return np.asarray(self.std, dtype=np.float32)
+
+    @property
+    def _per_level(self) -> np.float32:
+        return np.float32(self.scale / PIXEL_MAX)
+
+    def _flip(self) -> bool:
+        return self.order == "BGR"
+
+    def preprocess(self, rgb: np.ndarray) -> np.ndarray:
+        """(H, W, 3) RGB pixels -> (3, H, W) float32 input: ``(float32(p) * scale/255 - mean) / std``."""
+        ordered = rgb[:, :, ::-1] if self._flip() else rgb
+        pixels = np.ascontiguousarray(ordered.transpose(2, 0, 1), dtype=np.float32)
+        return (pixels * self._per_level - self._mean[:, None, None]) / self._std[:, None, None]
+
+    def deprocess(self, x: np.ndarray) -> np.ndarray:
+        """(3, H, W) input -> (H, W, 3) RGB pixels: ``(x * std + mean) / (scale/255)``, in x's dtype."""
+        pixels = (x * self._std[:, None, None] + self._mean[:, None, None]) / self._per_level
+        return (pixels[::-1] if self._flip() else pixels).transpose(1, 2, 0)
+
+    def _tensor(self, values: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(values).to(like.device).view(1, 3, 1, 1)
+
+    def to_rgb64(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) float32 input -> (N, H, W, 3) float64 RGB pixels (:meth:`deprocess`, batched)."""
+        pixels = (x * self._tensor(self._std, x) + self._tensor(self._mean, x)) / float(self._per_level)
+        return (pixels.flip(1) if self._flip() else pixels).permute(0, 2, 3, 1).double()
+
+    def from_rgb64(self, rgb: torch.Tensor) -> torch.Tensor:
+        """(N, H, W, 3) float64 RGB pixels -> (N, 3, H, W) float32 input (:meth:`preprocess`, batched)."""
+        ordered = rgb.flip(3) if self._flip() else rgb
+        pixels = ordered.permute(0, 3, 1, 2).float().contiguous()
+        return (pixels * float(self._per_level) - self._tensor(self._mean, pixels)) / self._tensor(self._std, pixels)
+
+    def bounds(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The input values of pixels 0 and 255, (1, 3, 1, 1) each: ``-mean / std`` and ``(scale - mean) / std``."""
+        std = self._tensor(self._std, like)
+        return -self._tensor(self._mean, like) / std, (float(self.scale) - self._tensor(self._mean, like)) / std
+
+    def pixel_gain(self, like: torch.Tensor) -> torch.Tensor:
+        """:attr:`gain` as a (1, 3, 1, 1) tensor on ``like``'s device."""
+        return self._tensor(self.gain, like)
 
 
-def deprocess(x: np.ndarray, mean_bgr: np.ndarray = CAFFE_MEAN_BGR) -> np.ndarray:
-    """``HxWx3 RGB of (x + mean)``: ``deprocess`` (docs/legacy-spec.md) of a CHW BGR array."""
-    return (x + mean_bgr[:, None, None])[::-1].transpose(1, 2, 0)
+CAFFE = InputConvention("BGR", PIXEL_MAX, tuple(float(v) for v in CAFFE_MEAN_BGR), (1.0, 1.0, 1.0))
+TORCHVISION = InputConvention("RGB", 1.0, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+
+
+def preprocess(rgb: np.ndarray, convention: InputConvention = CAFFE) -> np.ndarray:
+    """``convention.preprocess(rgb)``; Caffe's ``float32(CHW BGR) - mean`` by default (docs/legacy-spec.md)."""
+    return convention.preprocess(rgb)
+
+
+def deprocess(x: np.ndarray, convention: InputConvention = CAFFE) -> np.ndarray:
+    """``convention.deprocess(x)``; Caffe's ``HxWx3 RGB of (x + mean)`` by default (docs/legacy-spec.md)."""
+    return convention.deprocess(x)
 
 
 def random_start(rng: int | np.random.RandomState, size: tuple[int, int] = (227, 227)) -> np.ndarray:

@@ -13,7 +13,9 @@ import html
 import io
 import math
 
+import numpy as np
 from matplotlib.figure import Figure
+from PIL import Image
 
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -30,6 +32,13 @@ def png_data_uri(fig: Figure) -> str:
     """A matplotlib figure as an inline ``data:image/png`` URI."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def image_data_uri(pixels: np.ndarray) -> str:
+    """An (H, W, 3) uint8 RGB image as an inline lossless ``data:image/png`` URI."""
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 

@@ -1,4 +1,4 @@
-"""Direct loop transcriptions of Caffe 1.0's CPU pooling and LRN forward passes.
+"""Direct loop transcriptions of Caffe 1.0's CPU pooling and LRN passes, forward and backward.
 
 Slow, obvious reference code for the vectorised ``port.ops`` kernels; the
 integration tests check both against the real Caffe.
@@ -41,6 +41,17 @@ def pool_loops(x: np.ndarray, kernel: int, stride: int, pad: int, method: str) -
     return values, argmax
 
 
+def max_pool_backward_loops(shape: tuple[int, ...], argmax: np.ndarray, top_diff: np.ndarray) -> np.ndarray:
+    """``PoolingLayer::Backward_cpu`` for MAX: each top diff added to the bottom at its mask, in top order."""
+    n, c, h, w = shape
+    bottom_diff = np.zeros((n, c, h * w), top_diff.dtype)
+    for b in range(n):
+        for ch in range(c):
+            for index, diff in zip(argmax[b, ch].ravel(), top_diff[b, ch].ravel()):
+                bottom_diff[b, ch, index] += diff
+    return bottom_diff.reshape(shape)
+
+
 def lrn_across_loops(x: np.ndarray, size: int, alpha: float, beta: float, k: float) -> np.ndarray:
     """``LRNLayer::CrossChannelForward_cpu``."""
     c = x.shape[1]
@@ -51,3 +62,27 @@ def lrn_across_loops(x: np.ndarray, size: int, alpha: float, beta: float, k: flo
         scale = k + alpha / size * (x[:, lo:hi].astype(np.float64) ** 2).sum(axis=1)
         out[:, ch] = x[:, ch] * scale**-beta
     return out
+
+
+def lrn_across_backward_loops(x: np.ndarray, top_diff: np.ndarray, size: int, alpha: float, beta: float, k: float):
+    """``LRNLayer::CrossChannelBackward_cpu`` in float64: the bottom diff, with Caffe's running window sum of
+    ``top_diff * top_data / scale`` (add the head, use, drop the tail)."""
+    x, top_diff = x.astype(np.float64), top_diff.astype(np.float64)
+    n, c = x.shape[:2]
+    pre = (size - 1) // 2
+    scale = np.empty_like(x)
+    for ch in range(c):
+        lo, hi = max(ch - pre, 0), min(ch - pre + size, c)
+        scale[:, ch] = k + alpha / size * (x[:, lo:hi] ** 2).sum(axis=1)
+    top = x * scale**-beta
+    bottom_diff = top_diff * scale**-beta
+    padded_ratio = np.zeros((n, c + size - 1) + x.shape[2:])
+    padded_ratio[:, pre : pre + c] = top_diff * top / scale
+    cache_ratio = 2.0 * alpha * beta / size
+    for b in range(n):
+        accum = padded_ratio[b, : size - 1].sum(axis=0)
+        for ch in range(c):
+            accum = accum + padded_ratio[b, ch + size - 1]
+            bottom_diff[b, ch] -= cache_ratio * x[b, ch] * accum
+            accum = accum - padded_ratio[b, ch]
+    return bottom_diff

@@ -81,7 +81,7 @@ def test_the_port_agrees_with_the_stand_in(net, crop):
 
 
 def mutated(ascent_of):
-    """A port whose step is ``ascent_of(crops, grad, step_sizes, legacy)``, in the loop and in the judge."""
+    """A port whose step is ``ascent_of(crops, grad, step_sizes, legacy, convention)``, in the loop and in the judge."""
 
     def apply(monkeypatch):
         monkeypatch.setattr(port.mfv.step, "gradient_ascent", ascent_of)
@@ -90,17 +90,17 @@ def mutated(ascent_of):
     return apply
 
 
-def _twice_the_step(crops, grad, step_sizes, legacy):
-    return gradient_ascent(crops, grad, [2 * s for s in step_sizes], legacy)
+def _twice_the_step(crops, grad, step_sizes, legacy, convention):
+    return gradient_ascent(crops, grad, [2 * s for s in step_sizes], legacy, convention)
 
 
-def _divided_by_max(crops, grad, step_sizes, legacy):
+def _divided_by_max(crops, grad, step_sizes, legacy, convention):
     scale = grad.abs().double().mean(dim=(1, 2, 3)) / grad.abs().double().amax(dim=(1, 2, 3))
-    return gradient_ascent(crops, grad, [s * float(k) for s, k in zip(step_sizes, scale)], legacy)
+    return gradient_ascent(crops, grad, [s * float(k) for s, k in zip(step_sizes, scale)], legacy, convention)
 
 
-def _clipped_to_254(crops, grad, step_sizes, legacy):
-    right = gradient_ascent(crops, grad, step_sizes, legacy)
+def _clipped_to_254(crops, grad, step_sizes, legacy, convention):
+    right = gradient_ascent(crops, grad, step_sizes, legacy, convention)
     mean = torch.from_numpy(CAFFE_MEAN_BGR).view(1, 3, 1, 1)
     return Ascent(right.stepped, torch.clamp(right.stepped, -mean, 254 - mean), right.mean_abs_grad, right.guarded)
 

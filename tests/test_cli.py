@@ -88,8 +88,8 @@ def test_legacy_info_prints_the_caffe_manifest(capsys, legacy_stack):
         (None, "nope.prototxt"),
         (
             'input: "data" input_dim: 1 input_dim: 3 input_dim: 8 input_dim: 8\n'
-            'layer { name: "up" type: "Deconvolution" bottom: "data" top: "up" }',
-            "layer 'up' has type 'Deconvolution'",
+            'layer { name: "up" type: "SPP" bottom: "data" top: "up" }',
+            "layer 'up' has type 'SPP'",
         ),
         ("layer { name: ", "bad.prototxt"),
     ],

@@ -52,8 +52,8 @@ def test_crops_cut_at_swapped_offsets_fail(setup, legacy_stack, monkeypatch):
 
 
 def test_a_step_twice_too_large_fails(setup, legacy_stack, monkeypatch):
-    def twice(crops, grad, step_sizes, legacy):
-        return gradient_ascent(crops, grad, [2 * s for s in step_sizes], legacy)
+    def twice(crops, grad, step_sizes, legacy, convention):
+        return gradient_ascent(crops, grad, [2 * s for s in step_sizes], legacy, convention)
 
     monkeypatch.setattr(port.mfv.step, "gradient_ascent", twice)
     monkeypatch.setattr(parity.attribution, "gradient_ascent", twice)

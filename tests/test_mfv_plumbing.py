@@ -17,8 +17,9 @@ from port.caffe import Target, fill_random, input_gradient, load_net
 from port.imaging import deprocess, preprocess
 from port.mfv.backends import ReferenceOps, TorchOps
 from port.mfv.loop import MFVConfig, run_mfv
-from port.mfv.presets import Octave
+from port.mfv.presets import Octave, preset
 from port.mfv.step import mfv_step
+from port.models import caffenet
 from tests.numpy_mfv import numpy_mfv
 
 NET = Path(__file__).parent / "nets" / "tiny_mfv.prototxt"
@@ -79,6 +80,22 @@ def test_port_loop_equals_an_independent_numpy_loop_bitwise(net, start_seed):
     assert [(r.target_act, r.mean_abs_grad) for r in port.trace] == [(s.target_act, s.mean_abs_grad) for s in steps]
     assert port.image.shape == want.shape == (29, 24, 3)
     np.testing.assert_array_equal(port.image, want)
+
+
+def test_caffenet_loop_through_the_model_seam_equals_the_numpy_loop_bitwise():
+    """The legacy CaffeNet path through the seam (``CaffeNetwork`` as a ``VisModel``, the convention's
+    pixel-unit step with gain 1): the mean preset shortened to 11 iterations on CaffeNet with random weights,
+    bit for bit the independent numpy loop (both step one crop at a time: the batch size picks the BLAS's
+    summation order)."""
+    caffe = caffenet(seed=0)
+    octaves = preset("mean", iterations_scale=0.02)
+    for seed in (1, 2):
+        (run,) = run_mfv(caffe, MFVConfig(Target("fc8", 945), octaves), [seed], ops=ReferenceOps(), progress=False)
+        want, steps = numpy_mfv(black_box(caffe), [o.as_dict() for o in octaves], "fc8", 945, run.seed, (227, 227))
+        assert [(r.ox, r.oy, r.target_act, r.mean_abs_grad) for r in run.trace] == [
+            (s.ox, s.oy, s.target_act, s.mean_abs_grad) for s in steps
+        ]
+        np.testing.assert_array_equal(run.image, want)
 
 
 def test_port_loop_with_its_own_kernels_equals_the_numpy_loop(net):

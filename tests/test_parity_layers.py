@@ -83,6 +83,9 @@ def _assert_within_tolerance_or_tie(report):
 def test_caffe_wrote_the_deterministic_weights_the_port_generates(caffenet_files):
     port = fill_random(load_net(CAFFENET_PROTOTXT), 7)
     saved = read_weights(caffenet_files["v2"])
+    assert list(saved) == list(port.caffe_params())
+    caffe_count = sum(blob.size for blobs in saved.values() for blob in blobs)  # Caffe's net.save: all net.params
+    assert caffe_count == sum(b.numel() for blobs in port.caffe_params().values() for b in blobs)
     for layer, blobs in port.caffe_params().items():
         for mine, theirs in zip(blobs, saved[layer]):
             assert mine.numpy().tobytes() == theirs.reshape(tuple(mine.shape)).tobytes()

@@ -133,12 +133,14 @@ def test_free_run_is_judged_against_the_legacy_noise_floor(legacy_stack, weights
     replayed = report.lockstep_replay.rows
     assert replayed and any(row.verdict != PASS for row in replayed) == ("no single event" not in first.cause)
     # Pool ties really happen here (measured: pool1 and pool2 at iteration 3, pool1 at 5): each a near-tie that
-    # the port resolves the other way, its own pick the larger of the two values.
+    # the port resolves the other way, its own pick the larger of the two values, and the two values closer
+    # than forward parity lets the stacks differ (see PoolTie.blob_relative_gap).
     ties = [tie for row in replayed for tie in row.judgement.ties]
     assert ties and "max-pool argmax flip" in first.cause
+    forward_rel = Tolerances.load().table["forward"]["default"]["max_rel"]
     for tie in ties:
         own, other = tie.port_values
-        assert tie.port_index != tie.legacy_index and own >= other and tie.relative_gap < 1e-5
+        assert tie.port_index != tie.legacy_index and own >= other and tie.blob_relative_gap <= 2 * forward_rel
     assert free.floor.within_floor and free.within_floor and report.verdict.passed
     assert "port WITHIN the legacy noise floor" in report.verdict.summary
 

@@ -10,44 +10,13 @@ output, which is what Caffe leaves in an in-place blob's diff.
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import torch
 
 from port.caffe.network import CaffeNetwork
-
-
-@dataclass(frozen=True)
-class Target:
-    """A unit of a layer's top blob: ``(unit)`` for 2-D tops, ``(unit, y, x)`` for 4-D tops."""
-
-    layer: str
-    unit: int
-    y: int | None = None
-    x: int | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> "Target":
-        """``"fc8:945"`` or ``"conv5:12:6:6"`` (layer:unit[:y:x])."""
-        match = re.fullmatch(r"([^:]+):(\d+)(?::(\d+):(\d+))?", text)
-        if not match:
-            raise ValueError(f"target '{text}' is not LAYER:UNIT or LAYER:UNIT:Y:X")
-        layer, unit, y, x = match.groups()
-        return cls(layer, int(unit), None if y is None else int(y), None if x is None else int(x))
-
-    def index(self, shape: tuple[int, ...]) -> tuple[int, ...]:
-        """Index of the unit in the first item of a batch of blobs shaped ``shape``."""
-        spatial = () if self.y is None else (self.y, self.x)
-        index = (0, self.unit, *spatial)
-        if len(index) != len(shape) or any(i >= n for i, n in zip(index, shape)):
-            raise ValueError(f"target {self} does not index a blob of shape {shape}")
-        return index
-
-    def __str__(self) -> str:
-        return ":".join(str(v) for v in (self.layer, self.unit, self.y, self.x) if v is not None)
+from port.targets import Target
 
 
 def one_hot_diffs(
@@ -56,14 +25,18 @@ def one_hot_diffs(
     target: Target,
     *,
     pool_argmax: Mapping[str, torch.Tensor] | None = None,
+    relu_active: Mapping[str, torch.Tensor] | None = None,
 ) -> OrderedDict[str, torch.Tensor]:
-    """Diffs of every blob produced up to ``target.layer``, inputs included, by Caffe name."""
+    """Diffs of every blob produced up to ``target.layer``, inputs included, by Caffe name.
+
+    ``pool_argmax`` and ``relu_active`` go to ``CaffeNetwork.run``.
+    """
     step = net.step(target.layer)
     if isinstance(inputs, torch.Tensor):
         inputs = {next(iter(net.inputs)): inputs}
     leaves = {name: t.detach().clone().requires_grad_(True) for name, t in inputs.items()}
     with torch.enable_grad():
-        trace = net.run(leaves, end=target.layer, pool_argmax=pool_argmax)
+        trace = net.run(leaves, end=target.layer, pool_argmax=pool_argmax, relu_active=relu_active)
         top = trace.blobs[step.tops[0]]
         names = [name for name, t in trace.produced.items() if t.requires_grad]
         grads = torch.autograd.grad(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from legacy_caffe.random_weights import random_blobs
 from port.caffe.network import CaffeNetwork
-from port.caffe.reader import read_prototxt, read_weights
+from port.caffe.reader import parse_prototxt, read_prototxt, read_weights
 from port.caffe.writer import write_caffemodel
 
 
@@ -26,7 +26,15 @@ def load_net(prototxt: str | Path, caffemodel: str | Path | None = None) -> Caff
     ``net.ignored_weight_layers``).  ``net.weights_description`` says where
     the weights came from.
     """
-    net = CaffeNetwork(read_prototxt(prototxt), source=str(prototxt))
+    return _with_weights(CaffeNetwork(read_prototxt(prototxt), source=str(prototxt)), caffemodel)
+
+
+def load_net_text(text: str, source: str, caffemodel: str | Path | None = None) -> CaffeNetwork:
+    """:func:`load_net` of prototxt text (e.g. a generated net); ``source`` names it in messages."""
+    return _with_weights(CaffeNetwork(parse_prototxt(text, source), source=source), caffemodel)
+
+
+def _with_weights(net: CaffeNetwork, caffemodel: str | Path | None) -> CaffeNetwork:
     if caffemodel is not None:
         net.load_blobs(read_weights(caffemodel), source=str(caffemodel))
     return net.requires_grad_(False).eval()
@@ -39,7 +47,7 @@ def fill_random(net: CaffeNetwork, seed: int) -> CaffeNetwork:
     Caffe's own ``net.save``.
     """
     net.load_blobs(
-        dict(random_blobs(net.param_shapes(), seed)),
+        dict(random_blobs(net.param_shapes(), seed, {step.name: step.type for step in net.steps})),
         source=f"deterministic random weights (seed {seed}), not pretrained",
     )
     return net

@@ -30,6 +30,8 @@ from port.caffe.errors import CaffeFormatError
 from port.caffe.layers import CaffeLayer, Pooling, Shape, build_layer
 from port.caffe.limits import BlobSizeError, check_blob_size
 from port.caffe.reader import net_inputs
+from port.imaging import CAFFE, InputConvention
+from port.targets import LayerShape, Target
 
 TEST_PHASE = 1
 
@@ -101,6 +103,7 @@ class CaffeNetwork(nn.Module):
         self.layers = nn.ModuleDict()
         self.steps: list[Step] = []
         self.weights_description = "zeros (no weights loaded)"
+        self.convention: InputConvention = CAFFE
         self.ignored_weight_layers: list[str] = []
         taken: set[str] = set()
         for lp in net_param.layer:
@@ -257,6 +260,65 @@ class CaffeNetwork(nn.Module):
                 break
         trace.blobs.update((name, env[name]) for name in self.blob_shapes if name in env)
         return trace
+
+    # -- the model seam (port.mfv.model.VisModel) ---------------------
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(height, width) of the single image input."""
+        if len(self.inputs) != 1:
+            raise ValueError(f"{self.source}: needs one image input, it has {list(self.inputs)}")
+        shape = next(iter(self.inputs.values()))
+        if len(shape) != 4 or shape[1] != 3:
+            raise ValueError(f"{self.source}: the input has shape {tuple(shape)}, not (N, 3, H, W)")
+        return int(shape[2]), int(shape[3])
+
+    @property
+    def device(self) -> torch.device:
+        return next((p.device for p in self.parameters()), torch.device("cpu"))
+
+    def layer_shapes(self) -> list[LayerShape]:
+        """Every layer by name with the shape of its first top (as Caffe wrote it, before in-place layers)."""
+        return [LayerShape(step.name, tuple(self.blob_shapes[step.tops[0]])) for step in self.steps]
+
+    @property
+    def prob_layer(self) -> str | None:
+        """The last layer when it is a Softmax (CaffeNet's ``prob``), else None."""
+        last = self.steps[-1]
+        return last.name if last.type == "Softmax" else None
+
+    @property
+    def penultimate(self) -> str:
+        """The blob the class layer reads (CaffeNet's ``fc7``)."""
+        return self.step(self.class_layer).bottoms[0]
+
+    @property
+    def class_layer(self) -> str:
+        """The layer whose top the final Softmax reads (CaffeNet's ``fc8``); the last layer without one."""
+        if self.prob_layer is None:
+            return self.steps[-1].name
+        return self.producer[self.steps[-1].bottoms[0]]
+
+    def code_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Every blob by name with its shape: what :meth:`codes` can read."""
+        return {name: tuple(shape) for name, shape in self.blob_shapes.items()}
+
+    def codes(self, x: torch.Tensor, blob: str) -> torch.Tensor:
+        """``blob`` flattened per image (N, D), as pycaffe's ``net.blobs[blob].data`` holds it after a forward
+        pass: after every layer that writes it, in-place ones included; the pass stops at the last of them."""
+        writers = self.steps_writing(blob)
+        with torch.inference_mode():
+            values = self.run(x, end=writers[-1].name).blobs[blob] if writers else x
+        return values.reshape(len(x), -1)
+
+    def scores_and_gradient(self, crops: torch.Tensor, target: Target) -> tuple[torch.Tensor, torch.Tensor]:
+        """The target layer's top (N, C) - at (y, x) for conv tops - and d top[n, unit] / d crop[n]."""
+        leaf = crops.detach().requires_grad_(True)
+        with torch.enable_grad():
+            top = self.run(leaf, end=target.layer).blobs[self.step(target.layer).tops[0]]
+            scores = top if top.dim() == 2 else top[:, :, target.y, target.x]
+            (grad,) = torch.autograd.grad(scores[:, target.unit].sum(), leaf)
+        return scores.detach(), grad
 
     def forward_blobs(self, inputs: torch.Tensor | Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Every blob after a full forward pass, by Caffe name (pycaffe's ``net.blobs[name].data``)."""

@@ -71,6 +71,11 @@ def read_prototxt(path: PathLike) -> Message:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise CaffeFormatError(f"not UTF-8 text (invalid byte at offset {error.start})", path=path) from None
+    return parse_prototxt(text, path)
+
+
+def parse_prototxt(text: str, path: PathLike) -> Message:
+    """:func:`read_prototxt` of the text itself; ``path`` names it in errors."""
     net = NetParameter()
     try:
         text_format.Parse(text, net)

@@ -1,10 +1,13 @@
 """Codes: one flattened blob of the network per image, computed in batches.
 
-A code is the blob as pycaffe's ``net.blobs[name].data`` holds it after a
-forward pass: after every layer that writes the blob, in-place ones
-included, so ``fc7`` is taken after ``relu7`` and ``drop7`` (identity at
-test time), as feature extraction from a Caffe net reads it.  The forward
-pass stops at the last of those layers.
+Any network of the model seam (``port.mfv.model.VisModel``) gives codes
+through its ``codes(x, name)``.  For a Caffe net a code is the blob as
+pycaffe's ``net.blobs[name].data`` holds it after a forward pass: after
+every layer that writes the blob, in-place ones included, so ``fc7`` is
+taken after ``relu7`` and ``drop7`` (identity at test time), as feature
+extraction from a Caffe net reads it.  For a torchvision net it is a
+module's output (``port.models.torchvision_nets``).  Images are
+preprocessed by the net's own input convention.
 """
 
 from __future__ import annotations
@@ -17,9 +20,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from port.caffe import CaffeNetwork
 from port.facets.images import SkippedFile, UnreadableImageError, read_rgb
-from port.imaging import preprocess
+from port.mfv.model import VisModel
 
 
 @dataclass(frozen=True)
@@ -32,43 +34,36 @@ class Codes:
     skipped: list[SkippedFile]
 
 
-def input_size(net: CaffeNetwork) -> tuple[int, int]:
+def input_size(net: VisModel) -> tuple[int, int]:
     """``(height, width)`` of the net's single image input."""
-    if len(net.inputs) != 1:
-        raise ValueError(f"{net.source}: facets need a net with one image input, it has {list(net.inputs)}")
-    shape = next(iter(net.inputs.values()))
-    if len(shape) != 4 or shape[1] != 3:
-        raise ValueError(f"{net.source}: the input has shape {tuple(shape)}, not (N, 3, H, W)")
-    return int(shape[2]), int(shape[3])
+    return net.input_size
 
 
-def check_blob(net: CaffeNetwork, blob: str) -> None:
+def check_blob(net: VisModel, blob: str) -> None:
     """Raise ``ValueError`` listing the net's blobs when it has none called ``blob``."""
-    if blob not in net.blob_shapes:
-        raise ValueError(f"--layer {blob}: {net.source} has no blob of that name (blobs: {', '.join(net.blob_shapes)})")
+    if blob not in net.code_shapes():
+        raise ValueError(
+            f"--layer {blob}: {net.source} has no blob of that name (blobs: {', '.join(net.code_shapes())})"
+        )
 
 
-def code_size(net: CaffeNetwork, blob: str) -> int:
+def code_size(net: VisModel, blob: str) -> int:
     """Length of ``blob`` flattened per image."""
     check_blob(net, blob)
-    return int(np.prod(net.blob_shapes[blob][1:]))
+    return int(np.prod(net.code_shapes()[blob][1:]))
 
 
-def _forward(net: CaffeNetwork, batch: np.ndarray, blob: str) -> np.ndarray:
-    writers = net.steps_writing(blob)
-    x = torch.from_numpy(batch)
-    with torch.inference_mode():
-        values = net.run(x, end=writers[-1].name).blobs[blob] if writers else x
-    return values.reshape(len(batch), -1).numpy()
+def _forward(net: VisModel, batch: np.ndarray, blob: str) -> np.ndarray:
+    return net.codes(torch.from_numpy(batch).to(net.device), blob).cpu().numpy()
 
 
 def compute_codes(
-    net: CaffeNetwork, paths: Sequence[Path], blob: str, batch_size: int = 32, progress: bool = True
+    net: VisModel, paths: Sequence[Path], blob: str, batch_size: int = 32, progress: bool = True
 ) -> Codes:
     """The ``blob`` code of every readable file in ``paths``, as float32 rows in file order.
 
-    Images are read (``port.facets.images.read_rgb``), preprocessed with
-    Caffe's BGR-minus-mean convention and run ``batch_size`` at a time;
+    Images are read (``port.facets.images.read_rgb``), preprocessed by the
+    net's input convention and run ``batch_size`` at a time;
     codes go straight into one preallocated array, so memory holds one batch
     of images and the codes.  Unreadable files are skipped and listed.
     """
@@ -83,7 +78,7 @@ def compute_codes(
             batch, batch_paths = [], []
             for path in paths[start : start + batch_size]:
                 try:
-                    batch.append(preprocess(read_rgb(path, size).astype(np.float32)))
+                    batch.append(net.convention.preprocess(read_rgb(path, size).astype(np.float32)))
                     batch_paths.append(path)
                 except UnreadableImageError as exc:
                     skipped.append(SkippedFile(path, str(exc)))

@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from port.caffe import CaffeNetwork
     from port.facets.cluster import Clustering
     from port.facets.images import SkippedFile
     from port.facets.outputs import RunInfo
+    from port.mfv.model import VisModel
 
-BUILT_IN_NETS = ("caffenet",)
 DEFAULT_BATCH_SIZE = 32
 LIBRARIES = ("torch", "numpy", "scipy", "scikit-learn", "threadpoolctl", "pillow", "matplotlib")
 
@@ -36,7 +35,7 @@ class FacetsResult:
 
 
 def describe_run(
-    net: CaffeNetwork, image_dir: str | Path, layer: str, k: int, m: int, seed: int, batch_size: int
+    net: VisModel, image_dir: str | Path, layer: str, k: int, m: int, seed: int, batch_size: int
 ) -> RunInfo:
     """The manifest's record of a run: arguments, net, weights, thread counts and library versions.
 
@@ -67,7 +66,7 @@ def describe_run(
 
 
 def make_facets(
-    net: CaffeNetwork,
+    net: VisModel,
     image_dir: str | Path,
     layer: str,
     k: int,

@@ -41,13 +41,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from port.caffe import CaffeNetwork, Target
-from port.imaging import deprocess, preprocess, random_start
+from port.imaging import InputConvention, random_start
 from port.mfv.backends import LoopOps, TorchOps
 from port.mfv.crops import crop_at, draw_offsets
+from port.mfv.model import VisModel
 from port.mfv.presets import Octave
 from port.mfv.schedules import denoise_weight, step_size
 from port.mfv.step import StepRecord, StepStages, mfv_step
+from port.targets import Target
 
 
 @dataclass(frozen=True)
@@ -144,9 +145,12 @@ class LoopObserver(Protocol):
 
 
 def start_images(
-    seeds: Sequence[int], starts: Sequence[np.ndarray | None], crop_shape: tuple[int, int]
+    seeds: Sequence[int],
+    starts: Sequence[np.ndarray | None],
+    crop_shape: tuple[int, int],
+    convention: InputConvention,
 ) -> tuple[list[np.random.RandomState], torch.Tensor]:
-    """Each run's stream (the random start drawn) and the preprocessed (N, 3, H, W) float32 starts."""
+    """Each run's stream (the random start drawn, in pixels) and the (N, 3, H, W) float32 starts, preprocessed."""
     if len(seeds) != len(starts):
         raise ValueError(f"{len(seeds)} seeds for {len(starts)} start images")
     rngs, images = [], []
@@ -157,12 +161,12 @@ def start_images(
         if image.shape != (*crop_shape, 3):
             raise ValueError(f"start image has shape {image.shape}; the net takes {crop_shape[0]}x{crop_shape[1]} RGB")
         rngs.append(rng)
-        images.append(preprocess(image))
+        images.append(convention.preprocess(image))
     return rngs, torch.from_numpy(np.stack(images))
 
 
 def run_mfv(
-    net: CaffeNetwork,
+    net: VisModel,
     config: MFVConfig,
     seeds: Sequence[int],
     starts: Sequence[np.ndarray | None] | None = None,
@@ -174,16 +178,17 @@ def run_mfv(
 ) -> list[MFVRun]:
     """Run the loop for every (seed, start) in one batch; a start of None is the random image of that seed.
 
-    The loop runs on the net's device (move the net with ``net.to("cuda")``).
+    The loop runs on the net's device (move the net with ``net.to("cuda")``), in the net's input
+    convention (``net.convention``); step sizes, clip range and denoise weights are in pixel units.
 
     ``stop_after`` ends the loop after that many iterations (a replay of a
     run's beginning); the images are then the unfinished ones.
     """
     ops = ops or TorchOps()
     starts = [None] * len(seeds) if starts is None else list(starts)
-    crop_shape = tuple(next(iter(net.inputs.values()))[2:])
-    rngs, images = start_images(seeds, starts, crop_shape)
-    images = images.to(next((p.device for p in net.parameters()), torch.device("cpu")))
+    crop_shape = net.input_size
+    rngs, images = start_images(seeds, starts, crop_shape, net.convention)
+    images = images.to(net.device)
     runs = [MFVRun(seed, np.empty(0)) for seed in seeds]
     active = list(range(len(runs)))
     iteration = 0
@@ -242,9 +247,9 @@ def run_mfv(
             bar.set_postfix(target=f"{records[0].target_act:.3g}")
             for n, ok in zip(active, finite):
                 if not ok:
-                    runs[n].image = deprocess(images[n].cpu().numpy())
+                    runs[n].image = net.convention.deprocess(images[n].cpu().numpy())
             active = [n for n, ok in zip(active, finite) if ok]
             iteration += 1
     for n in active:
-        runs[n].image = deprocess(images[n].cpu().numpy())
+        runs[n].image = net.convention.deprocess(images[n].cpu().numpy())
     return runs

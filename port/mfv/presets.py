@@ -63,8 +63,13 @@ def load_presets(path: str | Path = PRESETS_FILE) -> dict[str, tuple[Octave, ...
     }
 
 
+def default_preset(net: str, path: str | Path = PRESETS_FILE) -> str:
+    """The preset a network runs by default (``_network_defaults`` of the presets file; ``mean`` otherwise)."""
+    return json.loads(Path(path).read_text())["_network_defaults"].get(net, "mean")
+
+
 def preset(name: str, *, iterations_scale: float | None = None) -> tuple[Octave, ...]:
-    """The named preset ('mean' or 'center'); ``iterations_scale`` shortens it for quick runs.
+    """The named preset (``mean``, ``center``, ``six_octaves``); ``iterations_scale`` shortens it for quick runs.
 
     A shortened preset keeps each octave's schedule shape (the ramps run over
     the shortened ``iter_n``) and is not the paper's schedule.

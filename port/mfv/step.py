@@ -1,19 +1,29 @@
 """One gradient step of the MFV loop on a batch of crops (docs/legacy-spec.md, section 3).
 
-For each crop x (float32, CHW, BGR minus the mean) with target layer L and
-unit u:
+For each crop x (float32, CHW, in the model's input convention ``conv``,
+``port.imaging.InputConvention``: Caffe's BGR minus the mean, or
+torchvision's normalised RGB) with target layer L and unit u:
 
 1. forward to L; record the best unit, its activation and the target's
    activation (the image *before* this step);
 2. g = d top_L[u] / d x, by a one-hot backward from L (conv targets: unit u
    at (y, x));
 3. with a margin m > 0, zero g outside rows and columns [m, H - m);
-4. ``x += float32(step_size / float64(mean|g|)) * g`` - numpy 1.x computed
-   the coefficient of the original ``step_size / np.abs(g).mean()`` in
-   float64 and multiplied in float32;
-5. clip each channel c to [-mean_c, 255 - mean_c];
-6. deprocess to float64 RGB, denoise jointly over the channels,
-   ``float32(...) - mean`` back.
+4. in pixel units (grey levels): with the convention's gain
+   ``k_c = dx_c / dp_c = scale / (255 std_c)``, the pixel gradient is
+   ``g_p = g k`` and ``x += (float32(step_size / float64(mean|g_p|)) * g_p) * k``,
+   so that the pixels move by ``step_size`` grey levels on average whatever
+   the scale and std - numpy 1.x computed the coefficient of the original
+   ``step_size / np.abs(g).mean()`` in float64 and multiplied in float32;
+5. clip each channel c to the inputs of pixels 0 and 255,
+   [-mean_c / std_c, (scale - mean_c) / std_c];
+6. deprocess to float64 RGB pixels, denoise jointly over the channels
+   (the TV weight is thus in pixel units too), preprocess back in float32.
+
+For Caffe's convention (scale 255, std 1) k = 1, and every multiplication
+and division by 1 is exact: the step is the 2016 step bit for bit, with
+bounds [-mean_c, 255 - mean_c] (tests/test_mfv_plumbing.py checks this
+against an independent numpy loop).
 
 mean|g| is summed in float64 and rounded to float32 (numpy summed float32
 pairwise): the order of a reduction can change with the batch size, and in
@@ -31,11 +41,10 @@ from dataclasses import dataclass
 
 import torch
 
-from port.caffe import CaffeNetwork, Target
-from port.imaging import CAFFE_MEAN_BGR
+from port.imaging import InputConvention
 from port.mfv.backends import LoopOps
-
-MEAN_BGR = torch.tensor(CAFFE_MEAN_BGR).view(1, 3, 1, 1)
+from port.mfv.model import VisModel
+from port.targets import Target
 
 
 @dataclass(frozen=True)
@@ -59,16 +68,9 @@ class StepStages:
     denoised: torch.Tensor
 
 
-def activations_and_gradient(
-    net: CaffeNetwork, crops: torch.Tensor, target: Target
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The target layer's top (N, C) - at (y, x) for conv tops - and d top[n, unit] / d crop[n]."""
-    leaf = crops.detach().requires_grad_(True)
-    with torch.enable_grad():
-        top = net.run(leaf, end=target.layer).blobs[net.step(target.layer).tops[0]]
-        scores = top if top.dim() == 2 else top[:, :, target.y, target.x]
-        (grad,) = torch.autograd.grad(scores[:, target.unit].sum(), leaf)
-    return scores.detach(), grad
+def activations_and_gradient(net: VisModel, crops: torch.Tensor, target: Target) -> tuple[torch.Tensor, torch.Tensor]:
+    """The target's scores (N, C) - at (y, x) for spatial outputs - and d scores[n, unit] / d crop[n]."""
+    return net.scores_and_gradient(crops, target)
 
 
 def mask_margin(grad: torch.Tensor, margin: int) -> torch.Tensor:
@@ -80,18 +82,8 @@ def mask_margin(grad: torch.Tensor, margin: int) -> torch.Tensor:
     return grad * keep
 
 
-def to_rgb64(x: torch.Tensor) -> torch.Tensor:
-    """(N, 3, H, W) BGR minus mean, float32 -> (N, H, W, 3) RGB float64: ``deprocess(x).astype(float64)``."""
-    return (x + MEAN_BGR.to(x.device)).flip(1).permute(0, 2, 3, 1).double()
-
-
-def from_rgb64(rgb: torch.Tensor) -> torch.Tensor:
-    """(N, H, W, 3) RGB float64 -> (N, 3, H, W) float32: ``float32(CHW BGR) - mean``."""
-    return rgb.flip(3).permute(0, 3, 1, 2).float().contiguous() - MEAN_BGR.to(rgb.device)
-
-
 def mfv_step(
-    net: CaffeNetwork,
+    net: VisModel,
     crops: torch.Tensor,
     target: Target,
     margin: int,
@@ -103,8 +95,9 @@ def mfv_step(
     """One step on every crop of the batch; returns the new crops, a record per crop and the stages."""
     scores, grad = activations_and_gradient(net, crops, target)
     grad = mask_margin(grad, margin)
-    ascent = gradient_ascent(crops, grad, step_sizes, legacy)
-    denoised = from_rgb64(ops.denoise(to_rgb64(ascent.clipped), weights))
+    conv = net.convention
+    ascent = gradient_ascent(crops, grad, step_sizes, legacy, conv)
+    denoised = conv.from_rgb64(ops.denoise(conv.to_rgb64(ascent.clipped), weights))
     best = scores.argmax(dim=1)
     records = [
         StepRecord(
@@ -129,13 +122,17 @@ class Ascent:
     guarded: torch.Tensor
 
 
-def gradient_ascent(crops: torch.Tensor, grad: torch.Tensor, step_sizes: Sequence[float], legacy: bool) -> Ascent:
-    """``crops + float32(step / float64(mean|g|)) g``, clipped to the pixel range (steps 4-5 above)."""
-    mean_abs = grad.abs().double().mean(dim=(1, 2, 3)).float()
+def gradient_ascent(
+    crops: torch.Tensor, grad: torch.Tensor, step_sizes: Sequence[float], legacy: bool, convention: InputConvention
+) -> Ascent:
+    """``crops + (float32(step / float64(mean|g k|)) g k) k``, clipped to the pixel range (steps 4-5 above)."""
+    gain = convention.pixel_gain(crops)
+    pixel_grad = grad * gain
+    mean_abs = pixel_grad.abs().double().mean(dim=(1, 2, 3)).float()
     steps = torch.tensor(step_sizes, dtype=torch.float64, device=crops.device)
     coeff = (steps / mean_abs.double()).float()
     guarded = torch.zeros_like(coeff, dtype=torch.bool) if legacy else ~torch.isfinite(coeff)
     coeff = torch.where(guarded, torch.zeros_like(coeff), coeff)
-    stepped = crops + coeff.view(-1, 1, 1, 1) * grad
-    mean = MEAN_BGR.to(crops.device)
-    return Ascent(stepped, torch.clamp(stepped, -mean, 255 - mean), mean_abs, guarded)
+    stepped = crops + (coeff.view(-1, 1, 1, 1) * pixel_grad) * gain
+    low, high = convention.bounds(crops)
+    return Ascent(stepped, torch.clamp(stepped, low, high), mean_abs, guarded)

@@ -10,10 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from port.models import torchvision_nets
+from port.models.caffe_zoo import CAFFE_ZOO
 from port.models.caffenet import caffenet
 
 NETS: dict[str, Callable[..., Any]] = {
     "caffenet": caffenet,
+    **CAFFE_ZOO,
+    **{name: getattr(torchvision_nets, name) for name in torchvision_nets.BUILDERS},
 }
 
 

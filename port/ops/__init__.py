@@ -2,6 +2,7 @@
 
 from port.ops.lrn import lrn_across_channels, lrn_within_channel
 from port.ops.pooling import PoolGeometry, ave_pool, caffe_pool_extent, gather_pool, max_pool, pooled_shape
+from port.ops.strided_conv import strided_conv2d
 from port.ops.tv import BregmanResult, tv_bregman
 from port.ops.zoom import zoom
 
@@ -15,6 +16,7 @@ __all__ = [
     "lrn_within_channel",
     "max_pool",
     "pooled_shape",
+    "strided_conv2d",
     "tv_bregman",
     "zoom",
 ]

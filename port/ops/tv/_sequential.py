@@ -27,15 +27,15 @@ Layout.  The sweep is sequential within an image but the images are
 independent, so they are swept together: a group of ``n`` images of ``C``
 channels is stored pixel-major as (H+2, W+2, lanes), lane ``k n + b``
 holding channel ``k`` of image ``b`` (padded with idle lanes to whole
-vectors of :data:`port.ops.tv._lanes.LANES`).  At each pixel the update runs on
-whole lane vectors (:mod:`port.ops.tv._lanes`), each lane with its own weight.
+vectors of :data:`port.ops._lanes.LANES`).  At each pixel the update runs on
+whole lane vectors (:mod:`port.ops._lanes`), each lane with its own weight.
 A row's squared changes are kept and, after the row, added to each image's
 sum pixel by pixel, channel by channel (lane ``k n + b`` to sum ``b``), a
 lane vector of images at a time.
 
 Why float64 results equal scikit-image's bit for bit.  Every lane vector
 operation is the IEEE operation on each lane (no fast-math flags, hence no
-fused multiply-add and no reassociation; see :mod:`port.ops.tv._lanes`), the
+fused multiply-add and no reassociation; see :mod:`port.ops._lanes`), the
 expressions are written with scikit-image's association, and each lane
 reads exactly the values scikit-image's scalar loop reads at that point:
 channels and images never interact, and within a lane the pixels are
@@ -48,25 +48,24 @@ computed but nothing is written back, so its result and its count are
 those of a call on it alone.
 
 Threads.  A batch is split into ``torch.get_num_threads()`` groups of
-consecutive images (the sweep has no parallelism within an image); each
-group runs to its last image's stop on its own thread, without the GIL.
-The threads are kept between calls, and each keeps its scratch arrays for
-its next call of the same size.
+consecutive images (the sweep has no parallelism within an image,
+:func:`port.ops._threads.over_batch`); each group runs to its last image's
+stop on its own thread, without the GIL.  The threads are kept between
+calls, and each keeps its scratch arrays for its next call of the same size.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 import torch
 
+from port.ops._lanes import LANES, load, select, splat, sqrt, store
+from port.ops._threads import over_batch
 from port.ops.tv._frame import frame
-from port.ops.tv._lanes import LANES, load, select, splat, sqrt, store
 
 _held = threading.local()
 
@@ -189,12 +188,6 @@ def _planes_view(lanes: np.ndarray, rows: int, cols: int, width: int) -> torch.T
     return torch.from_numpy(lanes[: rows * cols * width]).view(rows, cols, width).permute(2, 0, 1)
 
 
-@functools.cache
-def _pool(threads: int) -> ThreadPoolExecutor:
-    """Worker threads kept between calls, and with them their workspaces."""
-    return ThreadPoolExecutor(threads, thread_name_prefix="split-bregman")
-
-
 def _per_lane(values: np.ndarray, dims: int, width: int) -> np.ndarray:
     """One value per image (n,) -> one per lane (width,), idle lanes 1."""
     out = np.ones(width, dtype=values.dtype)
@@ -271,10 +264,8 @@ def split_bregman_sequential(
     iterations = np.zeros(n, dtype=np.int64)
     rmse = np.full((n, max_num_iter), math.nan)
     weights = weight.numpy()
-    groups = [g for g in np.array_split(np.arange(n), max(1, min(n, torch.get_num_threads()))) if len(g)]
 
-    def run(group: np.ndarray) -> None:
-        part = slice(int(group[0]), int(group[-1]) + 1)
+    def run(part: slice) -> None:
         _run_group(
             f[part],
             weights[part],
@@ -287,9 +278,5 @@ def split_bregman_sequential(
             rmse[part],
         )
 
-    if len(groups) > 1:
-        list(_pool(len(groups)).map(run, groups))
-    else:
-        for group in groups:
-            run(group)
+    over_batch(run, n)
     return u, torch.from_numpy(iterations), torch.from_numpy(rmse)
