@@ -84,15 +84,16 @@ class _AcrossChannels(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: FunctionCtx, x: torch.Tensor, size: int, alpha: float, beta: float, k: float) -> torch.Tensor:
-        if _compiled(x, beta):
-            y, scale, power = lrn_forward_cpu(x.contiguous(), size, alpha, k)
+        ctx.compiled = _compiled(x, beta)
+        if ctx.compiled:
+            x = x.contiguous()
+            y, scale, power = lrn_forward_cpu(x, size, alpha, k)
         else:
             scale = k + (alpha / size) * _window_sums(x * x, size)
             power = negative_power(scale, beta)
             y = x * power
         ctx.save_for_backward(x, y, scale, power)
         ctx.size, ctx.cache = size, 2.0 * alpha * beta / size
-        ctx.compiled = _compiled(x, beta)
         return y
 
     @staticmethod
@@ -100,7 +101,7 @@ class _AcrossChannels(torch.autograd.Function):
     def backward(ctx: FunctionCtx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None, None, None]:
         x, y, scale, power = ctx.saved_tensors
         if ctx.compiled:
-            dx = lrn_backward_cpu(grad.contiguous(), x.contiguous(), y, scale, power, ctx.size, ctx.cache)
+            dx = lrn_backward_cpu(grad.contiguous(), x, y, scale, power, ctx.size, ctx.cache)
         else:
             dx = grad * power - ctx.cache * (x * _window_sums(grad * y / scale, ctx.size))
         return dx, None, None, None, None
