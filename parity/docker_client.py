@@ -62,18 +62,31 @@ class DockerClient:
             return False
         return done.returncode == 0
 
-    def image_label(self, image: str) -> str | None:
-        """``image``'s recipe label, "" if it has none, or None if the engine has no such image."""
+    def _inspect(self, image: str, template: str) -> str | None:
+        """``docker image inspect --format TEMPLATE image``'s output, or None if the engine has no such image."""
         done = subprocess.run(
-            self.command("image", "inspect", "--format", f'{{{{index .Config.Labels "{LABEL_KEY}"}}}}', image),
+            self.command("image", "inspect", "--format", template, image),
             env=client_environment(),
             capture_output=True,
             text=True,
         )
-        if done.returncode != 0:
-            return None
-        label = done.stdout.strip()
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    def image_label(self, image: str) -> str | None:
+        """``image``'s recipe label, "" if it has none, or None if the engine has no such image."""
+        label = self._inspect(image, f'{{{{index .Config.Labels "{LABEL_KEY}"}}}}')
         return "" if label == "<no value>" else label
+
+    def image_id(self, image: str) -> str | None:
+        """``image``'s content id (``sha256:...``), or None if the engine has no such image."""
+        return self._inspect(image, "{{.Id}}")
+
+    def remove_image(self, image_id: str) -> bool:
+        """Remove the image ``image_id`` if nothing uses it any more; return whether it went."""
+        done = subprocess.run(
+            self.command("image", "rm", image_id), env=client_environment(), capture_output=True, text=True
+        )
+        return done.returncode == 0
 
 
 def default_home() -> Path:

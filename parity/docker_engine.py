@@ -41,7 +41,7 @@ from parity.host import CLEAN_PATH, LegacyStackError, tail
 from parity.provision import Log, bootstrap, host_tool, remove_tree, run_step, tool
 from parity.provision_py27 import RECIPE_DIR
 from parity.provision_py27 import fill_wheelhouse as fill_py27_wheelhouse
-from parity.stacks import cache_folder
+from parity.stacks import LEGACY_CAFFE_DIR, cache_folder
 
 __all__ = [
     "BASES",
@@ -95,7 +95,7 @@ BASES = {
     "bookworm-python": Base("mfv-base:bookworm-python", "bookworm", ("python3", "python3-venv")),
 }
 IMAGES = {
-    "legacy-bullseye": Image("mfv-legacy-bullseye", "legacy-bullseye", BASES["bullseye"]),
+    "legacy-bullseye": Image("mfv-legacy-bullseye", "legacy-bullseye", BASES["bullseye"], context="."),
     "port": Image(
         "mfv-port",
         "port",
@@ -247,7 +247,8 @@ def build_image(
 
     The recipe's hash goes in as ``RECIPE``, which every Dockerfile of ``docker/`` turns into the
     label ``LABEL_KEY`` before its one big layer (``--label`` would add a last layer, a full copy
-    of the image under the vfs storage driver).
+    of the image under the vfs storage driver).  The image it replaces is removed (an image of
+    the port is 6.6 GB), unless something still uses it.
 
     ``local_base`` builds on the debootstrap base (imported first if
     missing) instead of the Dockerfile's Docker Hub default, and an image
@@ -279,15 +280,20 @@ def build_image(
             stage_py27(context, log)
         if local_base and image.wheels:
             argv += ["--build-arg", f"WHEELS={cleanup.enter_context(serve_folder(fill_wheelhouse(repo, log)))}"]
+        previous = client.image_id(image.name)
         run_step(f"docker build {image.name}", [*argv, str(context)], log)
+    if previous not in (None, client.image_id(image.name)) and client.remove_image(previous):
+        log(f"removed the previous {image.name} ({previous})")
     return True
 
 
 def stage_py27(context: Path, log: Log = print) -> None:
     """Fill ``context``, the py27 image's build context, as the py27 chroot's build fills its root:
     ``recipes/`` (``parity/recipes``), ``wheelhouse/`` (:func:`parity.provision_py27.fill_wheelhouse`,
-    cached) and ``sources/`` (the cached Debian source packages; the recipe downloads missing ones)."""
+    cached), ``sources/`` (the cached Debian source packages; the recipe downloads missing ones) and
+    ``legacy_caffe/`` (the repository's, without bytecode)."""
     shutil.copytree(RECIPE_DIR, context / "recipes")
+    shutil.copytree(LEGACY_CAFFE_DIR, context / "legacy_caffe", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     shutil.copytree(fill_py27_wheelhouse(cache_folder() / "py27-wheelhouse", log), context / "wheelhouse")
     sources = cache_folder() / "debian-sources"
     sources.mkdir(parents=True, exist_ok=True)

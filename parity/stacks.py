@@ -66,7 +66,7 @@ DOCKER_STACKS = {
     "docker-py27": ("mfv-legacy-py27", "legacy-py27", STACK_PYTHONS["py27"]),
 }
 
-_PACKAGE_DIR = Path(legacy_caffe.__file__).parent
+LEGACY_CAFFE_DIR = Path(legacy_caffe.__file__).parent
 _INPUT_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _JOB_FILE = "job.json"
 _INPUTS = "inputs"
@@ -446,8 +446,8 @@ class LegacyWorker:
 def _stage(job_dir: Path, kind: str, params: dict[str, Any], inputs: dict[str, Path]) -> None:
     """Copy the ``legacy_caffe`` modules and the inputs into ``job_dir`` and write the job file."""
     shutil.copytree(
-        _PACKAGE_DIR,
-        job_dir / _PACKAGE_DIR.name,
+        LEGACY_CAFFE_DIR,
+        job_dir / LEGACY_CAFFE_DIR.name,
         ignore=lambda folder, names: [name for name in names if not name.endswith(".py")],
     )
     staged = {}
@@ -519,7 +519,7 @@ class ChrootStack(LegacyStack):
         return "/" + path.relative_to(self.root).as_posix()
 
     def _command(self, job_file: str) -> list[str]:
-        return [self._chroot, str(self.root), self.python, "-m", _PACKAGE_DIR.name, job_file]
+        return [self._chroot, str(self.root), self.python, "-m", LEGACY_CAFFE_DIR.name, job_file]
 
 
 class DockerStack(LegacyStack):
@@ -562,7 +562,7 @@ class DockerStack(LegacyStack):
                 "(as root), or point DOCKER_HOST at a running engine"
             )
         label = client.image_label(self.image)
-        build = f"`mfv docker setup {self.recipe}`, or `docker build -t {self.image} docker/{self.recipe}`"
+        build = f"`mfv docker setup {self.recipe}` (as root; docs/docker.md says how to build it elsewhere)"
         if label is None:
             raise LegacyStackError(
                 f"the Docker engine at {client.host} has no image {self.image}: build it with {build}"
@@ -576,7 +576,7 @@ class DockerStack(LegacyStack):
         self._client = client
 
     def _command(self, job_file: str) -> list[str]:
-        return [self.python, "-m", _PACKAGE_DIR.name, job_file]
+        return [self.python, "-m", LEGACY_CAFFE_DIR.name, job_file]
 
     def _invocation(self, job_dir: Path, threads: int) -> tuple[list[str], dict[str, str]]:
         """``docker run`` of the job; the job's environment goes in as ``--env`` options."""
@@ -642,7 +642,7 @@ class LocalStack(LegacyStack):
         self._executable = os.path.abspath(found)
 
     def _command(self, job_file: str) -> list[str]:
-        return [self._executable, "-m", _PACKAGE_DIR.name, job_file]
+        return [self._executable, "-m", LEGACY_CAFFE_DIR.name, job_file]
 
 
 def get_stack(name: str = "chroot", **kw: Any) -> LegacyStack:

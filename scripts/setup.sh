@@ -4,9 +4,6 @@
 #   the legacy stacks: a Debian bullseye root with Debian's real Caffe (`mfv legacy setup`) and a
 #   Python 2.7 root with the thesis's pins and pycaffe for 2.7 (`mfv legacy setup --stack py27`;
 #   needs root and a Debian mirror the first time; users without root use docker/).
-#   the private Docker engine and the images of docker/ (`mfv docker setup`: as root; installs
-#   docker.io if dockerd is missing; images are kept under ~/.cache/mfv-port/docker and rebuilt
-#   only when their recipe changes). MFV_SKIP_DOCKER=1 leaves them out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +23,3 @@ echo "setup: installing mfv-port and its pinned dependencies into .venv"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
 .venv/bin/mfv legacy setup
 .venv/bin/mfv legacy setup --stack py27
-if [ -z "${MFV_SKIP_DOCKER:-}" ]; then
-  .venv/bin/mfv docker setup
-fi

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,19 @@ def test_image_holds_the_chroot_packages(docker_bullseye: DockerStack, legacy_st
     assert image["blas"]["openblas"]["corename"] == chroot["blas"]["openblas"]["corename"]
 
 
+def python_in_image(stack: DockerStack, code: str) -> str:
+    """Run ``python -c code`` in ``stack``'s image alone (no job folder, no network); return its output."""
+    argv = DockerClient.find(stack.host).command(
+        "run", "--rm", "--network", "none", stack.image, stack.python, "-c", code
+    )
+    return subprocess.run(argv, env=client_environment(), capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_legacy_caffe_is_inside_the_image(docker_bullseye: DockerStack) -> None:
+    found = python_in_image(docker_bullseye, "import caffe, legacy_caffe.protocol as p; print(p.__file__)")
+    assert found == "/usr/local/lib/python3.9/dist-packages/legacy_caffe/protocol.py"
+
+
 def test_layers_job_is_bitwise_the_chroot_s(
     docker_bullseye: DockerStack, legacy_stack: LegacyStack, caffenet_files: dict[str, Path]
 ) -> None:
@@ -68,12 +82,17 @@ def test_layers_job_is_bitwise_the_chroot_s(
 def test_whole_mfv_run_is_bitwise_the_chroot_s(
     docker_bullseye: DockerStack, legacy_stack: LegacyStack, caffenet_files: dict[str, Path]
 ) -> None:
+    """The two stacks run at once, one BLAS thread each (the run's bits depend on the thread count,
+    which both share), so the pair costs one run's time on two cores."""
     config = MFVConfig(Target("fc8", 945), preset("mean"))
-    runs = [
-        run_reference(stack, CAFFENET_PROTOTXT, caffenet_files["weights"], config, 1, None, name="fc8")
-        for stack in (docker_bullseye, legacy_stack)
-    ]
-    (image_run, image_jpeg, _), (chroot_run, chroot_jpeg, _) = runs
+    with ThreadPoolExecutor(2) as pool:
+        runs = pool.map(
+            lambda stack: run_reference(
+                stack, CAFFENET_PROTOTXT, caffenet_files["weights"], config, 1, None, name="fc8", threads=1
+            ),
+            (docker_bullseye, legacy_stack),
+        )
+        (image_run, image_jpeg, _), (chroot_run, chroot_jpeg, _) = runs
     assert len(image_run.trace) == 370
     assert image_run.image.tobytes() == chroot_run.image.tobytes()
     assert image_jpeg == chroot_jpeg
