@@ -199,12 +199,35 @@ def stop_engine(home: Path | None = None, wait: float = 30.0) -> bool:
         return False
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
+            _unmount_under(home)
             return True
         time.sleep(0.5)
     raise LegacyStackError(f"the private Docker engine (pid {pid}) did not stop within {wait:g} s")
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs; reaps it first if it is this process's own child (an engine
+    started here, by :func:`start_engine`, would otherwise linger as a zombie)."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _unmount_under(home: Path) -> None:
+    """Unmount what a stopped engine leaves mounted under ``home`` (its network namespace file), deepest first,
+    so that the folder can be removed."""
+    mounts = Path("/proc/mounts").read_text().splitlines()
+    inside = [point for point in (line.split()[1] for line in mounts) if point.startswith(f"{home.resolve()}/")]
+    for point in sorted(inside, key=len, reverse=True):
+        subprocess.run([tool("umount"), point], capture_output=True)
 
 
 def import_base(client: DockerClient, base: Base, *, mirror: str | None = None, log: Log = print) -> bool:

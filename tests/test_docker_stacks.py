@@ -8,7 +8,9 @@ same Debian packages on the same CPU: the environment job checks that first.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from parity.docker_client import DOCKER_DIR, DockerClient, client_environment
+from parity.docker_client import DOCKER_DIR, DockerClient, client_environment, recipe_hash
+from parity.docker_engine import BASES, Image, build_image, start_engine, stop_engine
 from parity.reference import run_reference
 from parity.stacks import DockerStack, LegacyStack, LegacyStackError, LegacyTimeoutError, get_stack
 from port.caffe import Target, save_caffemodel
@@ -127,6 +130,45 @@ def test_unreachable_engine_says_so(tmp_path: Path) -> None:
     nowhere = f"unix://{tmp_path / 'no-engine.sock'}"
     with pytest.raises(LegacyStackError, match=r"no Docker engine answers at unix://.*no-engine.sock"):
         DockerStack("mfv-legacy-bullseye", "legacy-bullseye", host=nowhere).run("environment")
+
+
+def test_a_changed_recipe_is_rebuilt_and_replaces_the_old_image(docker_bullseye: DockerStack, tmp_path: Path) -> None:
+    """build_image on a throwaway recipe: built once, then reused while its recipe stands, rebuilt when the
+    recipe changes, the image it replaces removed."""
+    client = DockerClient.find(docker_bullseye.host)
+    dockerfile = tmp_path / "docker" / "scratch" / "Dockerfile"
+    dockerfile.parent.mkdir(parents=True)
+    image = Image("mfv-test-scratch", "scratch", BASES["bullseye"])
+    first_recipe = (
+        "ARG BASE\nFROM ${BASE}\nARG RECIPE=\nLABEL org.mfv-port.recipe-sha256=${RECIPE}\nRUN echo 1 > /one\n"
+    )
+    dockerfile.write_text(first_recipe)
+    try:
+        assert build_image(client, image, repo=tmp_path, log=lambda line: None)
+        first = client.image_id(image.name)
+        assert not build_image(client, image, repo=tmp_path, log=lambda line: None)
+        assert client.image_id(image.name) == first
+        dockerfile.write_text(first_recipe.replace("echo 1", "echo 2"))
+        assert build_image(client, image, repo=tmp_path, log=lambda line: None)
+        assert client.image_label(image.name) == recipe_hash("scratch", tmp_path / "docker")
+        assert client.image_id(image.name) != first and client.image_id(first) is None
+    finally:
+        client.remove_image(image.name)
+
+
+def test_a_private_engine_stops_leaving_nothing_mounted(docker_bullseye: DockerStack) -> None:
+    """A second private engine in a fresh folder: it answers, stops, and leaves no mount behind (dockerd
+    leaves its network namespace file mounted), so its folder can be removed."""
+    home = Path(tempfile.mkdtemp(prefix="mfv-engine-"))
+    try:
+        client = start_engine(home, log=lambda line: None)
+        assert client.reachable() and client.host != docker_bullseye.host
+        assert stop_engine(home) and not client.reachable()
+        assert [line for line in Path("/proc/mounts").read_text().splitlines() if str(home) in line] == []
+    finally:
+        stop_engine(home)
+        shutil.rmtree(home)
+    assert not home.exists()
 
 
 def test_get_stack_names_the_docker_stacks() -> None:
