@@ -7,6 +7,7 @@
     mfv layers --net NAME         the targetable layers / module paths of a net and their shapes
     mfv parity run ...            parity levels 4-5: lockstep and free runs of the loop
     mfv legacy setup | info       provision / describe a legacy Caffe stack (chroot, py27)
+    mfv docker setup | stop       the private Docker engine and the images of docker/
     mfv parity layers ...         parity levels 0-2 for any prototxt + caffemodel
     mfv parity ops ...            parity level 3: the port's zoom and TV kernels vs scipy / scikit-image
     mfv parity env ...            the py27 stack vs the bullseye stack: does the 2016 environment matter?
@@ -27,6 +28,7 @@ from collections.abc import Sequence
 
 from mfv_cli import (
     demo,
+    docker,
     export_onnx,
     facets,
     gallery,
@@ -50,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     demo.add_parser(sub)
     legacy.add_parser(sub)
+    docker.add_parser(sub)
     parity = sub.add_parser("parity", help="compare the port with the legacy stack").add_subparsers(
         dest="parity_command", required=True
     )

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
 STACK_HELP = (
     "legacy stack: 'chroot' (Debian bullseye root, see `mfv legacy setup`), 'py27' (Python 2.7 root with the "
-    "thesis's pins, see `mfv legacy setup --stack py27`) or 'local:/path/to/python' (an interpreter where "
-    "`import caffe` works)"
+    "thesis's pins, see `mfv legacy setup --stack py27`), 'local:/path/to/python' (an interpreter where "
+    "`import caffe` works), 'docker-bullseye' or 'docker-py27' (the images docker/legacy-bullseye and "
+    "docker/legacy-py27, see `mfv docker setup`)"
 )
 
 

@@ -41,8 +41,10 @@ __all__ = [
     "bootstrap",
     "default_root",
     "environment",
+    "host_tool",
     "provision_root",
     "read_stamp",
+    "remove_tree",
     "run_step",
     "setup_chroot",
     "tool",
@@ -117,7 +119,7 @@ def provision_root(
         mirror = mirror or os.environ.get("MFV_DEBIAN_MIRROR") or None
         log(f"building the legacy root at {root} (Debian {SUITE} from {mirror or DEFAULT_SOURCE})")
         partial = root.with_name(root.name + ".partial")
-        _remove_tree(partial)
+        remove_tree(partial)
         started = time.monotonic()
         try:
             build(partial, mirror)
@@ -126,9 +128,9 @@ def provision_root(
                 json.dumps(dict(wanted, mirror=mirror, built=time.time(), seconds=seconds))
             )
         except BaseException:
-            _remove_tree(partial)
+            remove_tree(partial)
             raise
-        _remove_tree(root)
+        remove_tree(root)
         partial.rename(root)
     log(f"legacy root ready at {root} (built in {seconds:.0f} s)")
     return root
@@ -173,11 +175,20 @@ def _build(target: Path, mirror: str | None, log: Log) -> None:
     verify(ChrootStack(target), log)
 
 
-def bootstrap(target: Path, mirror: str | None, log: Log) -> None:
-    """Install a minimal Debian :data:`SUITE` at ``target`` with debootstrap (from ``mirror``, else its default)."""
+def bootstrap(target: Path, mirror: str | None, log: Log, *, suite: str = SUITE, include: tuple[str, ...] = ()) -> None:
+    """Install a minimal Debian ``suite`` (default :data:`SUITE`), plus the packages ``include``
+    names, at ``target`` with debootstrap (from ``mirror``, else its default)."""
+    extra = [f"--include={','.join(include)}"] if include else []
     run_step(
         "debootstrap",
-        [_debootstrap(log), "--variant=minbase", SUITE, str(target), *([mirror] if mirror else [])],
+        [
+            host_tool("debootstrap", "debootstrap", log, "use docker/legacy-bullseye"),
+            "--variant=minbase",
+            *extra,
+            suite,
+            str(target),
+            *([mirror] if mirror else []),
+        ],
         log,
         mirror=mirror or DEFAULT_SOURCE,
         detail=target / "debootstrap" / "debootstrap.log",
@@ -201,26 +212,28 @@ def tool(name: str) -> str:
     return found
 
 
-def _debootstrap(log: Log) -> str:
-    """Return debootstrap's path, installing it with apt-get if it is missing."""
-    found = system_tool("debootstrap")
+def host_tool(command: str, package: str, log: Log, fallback: str) -> str:
+    """Return ``command``'s path, installing Debian ``package`` with apt-get if it is missing.
+
+    Without apt-get, raises :class:`LegacyStackError` that ends with ``fallback`` (what else to do).
+    """
+    found = system_tool(command)
     if found:
         return found
     apt_get = system_tool("apt-get")
     if apt_get is None:
         raise LegacyStackError(
-            "debootstrap is not installed and there is no apt-get to install it: "
-            "install debootstrap, or use docker/legacy-bullseye"
+            f"{command} is not installed and there is no apt-get to install it: install {package}, or {fallback}"
         )
-    log("debootstrap is missing; installing it with apt-get")
-    install = [apt_get, "install", "-y", "-qq", "debootstrap"]
+    log(f"{command} is missing; installing {package} with apt-get")
+    install = [apt_get, "install", "-y", "-qq", "--no-install-recommends", package]
     try:
-        run_step("install debootstrap", install, log)
+        run_step(f"install {package}", install, log)
     except LegacyStackError:
-        log("installing debootstrap failed; running apt-get update and trying again")
+        log(f"installing {package} failed; running apt-get update and trying again")
         run_step("apt-get update (host)", [apt_get, "update", "-qq"], log)
-        run_step("install debootstrap", install, log)
-    return tool("debootstrap")
+        run_step(f"install {package}", install, log)
+    return tool(command)
 
 
 def run_step(
@@ -265,7 +278,7 @@ def run_step(
     raise LegacyStackError(message)
 
 
-def _remove_tree(path: Path) -> None:
+def remove_tree(path: Path) -> None:
     """Delete ``path`` unless something is mounted inside it (deleting would reach the host)."""
     if not path.exists():
         return

@@ -48,29 +48,29 @@ import numpy as np
 
 import legacy_caffe
 from legacy_caffe import frames, protocol
+from parity.docker_client import DOCKER_DIR, DockerClient, client_environment, recipe_hash
+from parity.host import CLEAN_PATH, OUTPUT_TAIL_LINES, LegacyStackError, system_tool, tail
 
 SETUP_HINT = (
     "set it up with `mfv legacy setup` (parity.provision.setup_chroot, as root), "
     "or use the Docker images docker/legacy-bullseye and docker/legacy-py27"
 )
-CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-OUTPUT_TAIL_LINES = 40
 NEEDS_ROOT = "needs root for chroot; users without root use docker/legacy-bullseye"
 DEFAULT_TIMEOUT = 900.0
 DEFAULT_BLAS_CORE = "Haswell"
 FALLBACK_BLAS_CORE = "Prescott"
 STACK_ROOTS = {"chroot": ("MFV_LEGACY_ROOT", "legacy-bullseye"), "py27": ("MFV_LEGACY_PY27_ROOT", "legacy-py27")}
 STACK_PYTHONS = {"chroot": "/usr/bin/python3", "py27": "/usr/bin/python2.7"}
+DOCKER_STACKS = {
+    "docker-bullseye": ("mfv-legacy-bullseye", "legacy-bullseye", STACK_PYTHONS["chroot"]),
+    "docker-py27": ("mfv-legacy-py27", "legacy-py27", STACK_PYTHONS["py27"]),
+}
 
-_PACKAGE_DIR = Path(legacy_caffe.__file__).parent
+LEGACY_CAFFE_DIR = Path(legacy_caffe.__file__).parent
 _INPUT_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _JOB_FILE = "job.json"
 _INPUTS = "inputs"
 _OUT = "out"
-
-
-class LegacyStackError(RuntimeError):
-    """The legacy stack is missing, not provisioned or cannot be used here."""
 
 
 class LegacyJobError(LegacyStackError):
@@ -136,17 +136,6 @@ def default_blas_core(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
         return FALLBACK_BLAS_CORE
     flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
     return DEFAULT_BLAS_CORE if {"avx2", "fma"} <= set(flags) else FALLBACK_BLAS_CORE
-
-
-def system_tool(name: str) -> str | None:
-    """Find an executable on ``PATH`` or in the system folders (``chroot`` lives in sbin)."""
-    search = os.pathsep.join(filter(None, (os.environ.get("PATH"), CLEAN_PATH)))
-    return shutil.which(name, path=search)
-
-
-def tail(text: str, lines: int = OUTPUT_TAIL_LINES) -> str:
-    """Return the last ``lines`` lines of ``text``."""
-    return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
 def run_captured(
@@ -295,10 +284,10 @@ class LegacyStack(ABC):
         does not.
         """
         with self._job_dir(kind, params, inputs, threads) as job_dir, tempfile.TemporaryFile() as errors:
-            command = self._command(self._inside(job_dir / _JOB_FILE))
+            command, env = self._invocation(job_dir, threads)
             process = subprocess.Popen(
                 command,
-                env=self._environment(job_dir, threads),
+                env=env,
                 cwd=job_dir,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -332,6 +321,9 @@ class LegacyStack(ABC):
         try:
             _stage(job_dir, kind, dict(params or {}), dict(inputs or {}))
             yield job_dir
+        except BaseException:
+            self._abandon(job_dir)
+            raise
         finally:
             shutil.rmtree(job_dir, ignore_errors=True)
 
@@ -339,17 +331,24 @@ class LegacyStack(ABC):
     def _check(self) -> None:
         """Raise LegacyStackError, saying how to fix it, if this stack cannot run jobs."""
 
-    @abstractmethod
     def _job_parent(self) -> Path | None:
-        """Return the host folder for job folders (None: the system's temporary folder)."""
+        """Return the host folder for job folders (None, by default: the system's temporary folder)."""
+        return None
 
-    @abstractmethod
     def _inside(self, path: Path) -> str:
-        """Return host ``path`` as the legacy interpreter sees it."""
+        """Return host ``path`` as the legacy interpreter sees it (by default: as the host does)."""
+        return str(path)
 
     @abstractmethod
     def _command(self, job_file: str) -> list[str]:
         """Return the command that runs the job file (a path as the interpreter sees it)."""
+
+    def _invocation(self, job_dir: Path, threads: int) -> tuple[list[str], dict[str, str]]:
+        """The argv that runs ``job_dir``'s job and the environment it runs in."""
+        return self._command(self._inside(job_dir / _JOB_FILE)), self._environment(job_dir, threads)
+
+    def _abandon(self, job_dir: Path) -> None:  # noqa: B027 (an optional hook, a no-op by default)
+        """Clean up what a job killed mid-way may leave besides its process group (nothing here)."""
 
     def _environment(self, job_dir: Path, threads: int) -> dict[str, str]:
         inside = self._inside(job_dir)
@@ -366,11 +365,9 @@ class LegacyStack(ABC):
         return env
 
     def _execute(self, kind: str, job_dir: Path, threads: int, timeout: float) -> str:
-        command = self._command(self._inside(job_dir / _JOB_FILE))
+        command, env = self._invocation(job_dir, threads)
         try:
-            returncode, output = run_captured(
-                command, env=self._environment(job_dir, threads), cwd=job_dir, timeout=timeout
-            )
+            returncode, output = run_captured(command, env=env, cwd=job_dir, timeout=timeout)
         except subprocess.TimeoutExpired:
             raise LegacyTimeoutError(
                 f"legacy job {kind!r} on {self.name} ran past its timeout of {timeout:g} s; "
@@ -449,8 +446,8 @@ class LegacyWorker:
 def _stage(job_dir: Path, kind: str, params: dict[str, Any], inputs: dict[str, Path]) -> None:
     """Copy the ``legacy_caffe`` modules and the inputs into ``job_dir`` and write the job file."""
     shutil.copytree(
-        _PACKAGE_DIR,
-        job_dir / _PACKAGE_DIR.name,
+        LEGACY_CAFFE_DIR,
+        job_dir / LEGACY_CAFFE_DIR.name,
         ignore=lambda folder, names: [name for name in names if not name.endswith(".py")],
     )
     staged = {}
@@ -522,7 +519,99 @@ class ChrootStack(LegacyStack):
         return "/" + path.relative_to(self.root).as_posix()
 
     def _command(self, job_file: str) -> list[str]:
-        return [self._chroot, str(self.root), self.python, "-m", _PACKAGE_DIR.name, job_file]
+        return [self._chroot, str(self.root), self.python, "-m", LEGACY_CAFFE_DIR.name, job_file]
+
+
+class DockerStack(LegacyStack):
+    """A legacy image of ``docker/`` run by a Docker engine, one container per job.
+
+    ``docker run --rm --network none``: only the job folder is mounted (at
+    its own path, so that paths read the same inside), the job runs as the
+    calling user, the environment is passed variable by variable and the
+    container is removed when the job ends, and forcibly when it is killed
+    (timeout, Ctrl-C).  ``recipe`` names the
+    ``docker/<recipe>`` folder the image was built from: an image whose
+    label (:data:`parity.docker_client.LABEL_KEY`) is not that folder's
+    :func:`~parity.docker_client.recipe_hash` is refused as out of date (``recipes``: where the
+    recipe folders are; an installed mfv without them cannot date the image and trusts it).
+    ``host`` is the engine (default :func:`~parity.docker_client.default_host`).
+    """
+
+    def __init__(
+        self,
+        image: str,
+        recipe: str,
+        *,
+        python: str = STACK_PYTHONS["chroot"],
+        host: str | None = None,
+        recipes: Path = DOCKER_DIR,
+        env: Mapping[str, str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        blas_core: str | None = None,
+    ) -> None:
+        super().__init__(env, timeout, blas_core)
+        self.image, self.recipe, self.python, self.host, self.recipes = image, recipe, python, host, recipes
+        self._client: DockerClient | None = None
+        self.name = f"docker:{image}"
+
+    def _check(self) -> None:
+        client = DockerClient.find(self.host)
+        if not client.reachable():
+            raise LegacyStackError(
+                f"no Docker engine answers at {client.host}: start the private one with `mfv docker setup` "
+                "(as root), or point DOCKER_HOST at a running engine"
+            )
+        label = client.image_label(self.image)
+        build = f"`mfv docker setup {self.recipe}` (as root; docs/docker.md says how to build it elsewhere)"
+        if label is None:
+            raise LegacyStackError(
+                f"the Docker engine at {client.host} has no image {self.image}: build it with {build}"
+            )
+        wanted = recipe_hash(self.recipe, self.recipes) if (self.recipes / self.recipe).is_dir() else label
+        if label != wanted:
+            raise LegacyStackError(
+                f"image {self.image} is older than {self.recipes / self.recipe} (its recipe label is "
+                f"{label or 'missing'!r}, the folder's hash {wanted!r}): rebuild it with {build}"
+            )
+        self._client = client
+
+    def _command(self, job_file: str) -> list[str]:
+        return [self.python, "-m", LEGACY_CAFFE_DIR.name, job_file]
+
+    def _invocation(self, job_dir: Path, threads: int) -> tuple[list[str], dict[str, str]]:
+        """``docker run`` of the job; the job's environment goes in as ``--env`` options."""
+        command, env = super()._invocation(job_dir, threads)
+        argv = self._client.command(
+            "run",
+            "--rm",
+            "--interactive",
+            "--network",
+            "none",
+            "--name",
+            _container_name(job_dir),
+            "--user",
+            f"{os.getuid()}:{os.getgid()}",
+            "--volume",
+            f"{job_dir}:{job_dir}",
+            "--workdir",
+            str(job_dir),
+        )
+        for variable, value in sorted(env.items()):
+            argv += ["--env", f"{variable}={value}"]
+        return [*argv, self.image, *command], client_environment()
+
+    def _abandon(self, job_dir: Path) -> None:
+        """Remove the job's container: killing the client does not stop it."""
+        subprocess.run(
+            self._client.command("rm", "--force", _container_name(job_dir)),
+            env=client_environment(),
+            capture_output=True,
+            timeout=60,
+        )
+
+
+def _container_name(job_dir: Path) -> str:
+    return f"mfv-{job_dir.name}"
 
 
 class LocalStack(LegacyStack):
@@ -552,26 +641,23 @@ class LocalStack(LegacyStack):
             )
         self._executable = os.path.abspath(found)
 
-    def _job_parent(self) -> None:
-        return None
-
-    def _inside(self, path: Path) -> str:
-        return str(path)
-
     def _command(self, job_file: str) -> list[str]:
-        return [self._executable, "-m", _PACKAGE_DIR.name, job_file]
+        return [self._executable, "-m", LEGACY_CAFFE_DIR.name, job_file]
 
 
 def get_stack(name: str = "chroot", **kw: Any) -> LegacyStack:
     """Return the stack ``name`` names: ``chroot`` (the bullseye root), ``py27`` (the Python 2.7 root),
-    ``chroot:/root/path``, ``py27:/root/path`` or ``local:/path/to/python``; ``kw`` goes to the stack's
-    constructor."""
+    ``chroot:/root/path``, ``py27:/root/path``, ``local:/path/to/python`` or one of :data:`DOCKER_STACKS`
+    (``docker-bullseye``, ``docker-py27``); ``kw`` goes to the stack's constructor."""
     kind, _, argument = name.partition(":")
     if kind in STACK_ROOTS:
         return ChrootStack(Path(argument) if argument else default_root(kind), python=STACK_PYTHONS[kind], **kw)
     if kind == "local" and argument:
         return LocalStack(argument, **kw)
+    if name in DOCKER_STACKS:
+        image, recipe, python = DOCKER_STACKS[name]
+        return DockerStack(image, recipe, python=python, **kw)
     raise ValueError(
         f"unknown legacy stack {name!r}: use 'chroot', 'py27', 'chroot:/path/to/root', "
-        "'py27:/path/to/root' or 'local:/path/to/python'"
+        "'py27:/path/to/root', 'local:/path/to/python', 'docker-bullseye' or 'docker-py27'"
     )

@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from parity import docker_engine
+from parity.docker_client import DockerClient
 from parity.provision import setup_chroot
 from parity.provision_py27 import setup_py27
-from parity.stacks import STACK_PYTHONS, ChrootStack, LegacyStackError
+from parity.stacks import DOCKER_STACKS, STACK_PYTHONS, ChrootStack, DockerStack, LegacyStackError
 from tests.shared_data import check_shared_data
 
-LEGACY_FIXTURES = {"legacy_stack", "legacy_py27_stack", "each_legacy_stack"}
+LEGACY_FIXTURES = {"legacy_stack", "legacy_py27_stack", "each_legacy_stack", "docker_bullseye", "docker_py27"}
+DOCKER_FIXTURES = {"docker_bullseye", "docker_py27", "port_image"}
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -21,9 +24,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     """Before any fixture starts: a test that starts Caffe must be marked ``legacy``
     (``-m "not legacy"`` is the fast suite, which never starts Caffe), and tests
     marked ``shared_data(path)`` skip without ../shared, or fail without it under CI."""
-    uses_caffe = LEGACY_FIXTURES & set(getattr(item, "fixturenames", ()))
-    if uses_caffe and item.get_closest_marker("legacy") is None:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if fixtures & LEGACY_FIXTURES and item.get_closest_marker("legacy") is None:
         pytest.fail(f"{item.nodeid} uses the legacy Caffe stack but is not marked legacy", pytrace=False)
+    if fixtures & DOCKER_FIXTURES and item.get_closest_marker("docker") is None:
+        pytest.fail(f"{item.nodeid} uses the Docker engine but is not marked docker", pytrace=False)
     paths = [mark.args[0] for mark in item.iter_markers("shared_data")]
     if paths:
         check_shared_data(paths, ci=bool(os.environ.get("CI")))
@@ -35,10 +40,7 @@ def _provisioned(name: str, setup: Callable[[], Path]) -> ChrootStack:
     try:
         root = setup()
     except LegacyStackError as error:
-        reason = f"the legacy Caffe stack {name} cannot be provisioned: {error}"
-        if os.environ.get("CI"):
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+        unavailable(f"the legacy Caffe stack {name} cannot be provisioned: {error}")
     return ChrootStack(root, python=STACK_PYTHONS[name])
 
 
@@ -58,3 +60,47 @@ def legacy_py27_stack() -> ChrootStack:
 def each_legacy_stack(request: pytest.FixtureRequest) -> ChrootStack:
     """Each chroot legacy stack in turn: the bullseye one, then the py27 one."""
     return request.getfixturevalue("legacy_stack" if request.param == "chroot" else "legacy_py27_stack")
+
+
+def unavailable(reason: str) -> None:
+    """Skip the test with ``reason``; under CI (``$CI`` set) fail it instead."""
+    if os.environ.get("CI"):
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+def provisioned_image(name: str) -> DockerClient:
+    """The private Docker engine (started as root if needed) with image ``name`` of
+    :data:`parity.docker_engine.IMAGES` built; skip (fail under CI) where it cannot be."""
+    try:
+        client = docker_engine.start_engine(log=lambda line: None)
+        docker_engine.build_image(client, docker_engine.IMAGES[name], log=lambda line: None)
+    except LegacyStackError as error:
+        unavailable(f"the Docker image {name} cannot be provisioned: {error}")
+    return client
+
+
+def docker_stack(name: str, image: str) -> DockerStack:
+    """The docker stack ``name`` of :data:`parity.stacks.DOCKER_STACKS`, its image (``image`` of
+    :data:`parity.docker_engine.IMAGES`) built on first use."""
+    client = provisioned_image(image)
+    image_name, recipe, python = DOCKER_STACKS[name]
+    return DockerStack(image_name, recipe, python=python, host=client.host)
+
+
+@pytest.fixture(scope="session")
+def docker_bullseye() -> DockerStack:
+    """The ``docker-bullseye`` stack."""
+    return docker_stack("docker-bullseye", "legacy-bullseye")
+
+
+@pytest.fixture(scope="session")
+def docker_py27() -> DockerStack:
+    """The ``docker-py27`` stack (the py27 recipe's image)."""
+    return docker_stack("docker-py27", "legacy-py27")
+
+
+@pytest.fixture(scope="session")
+def port_image() -> DockerClient:
+    """The engine with the port's image ``mfv-port`` built on first use."""
+    return provisioned_image("port")

@@ -90,6 +90,18 @@ def test_a_test_that_starts_caffe_without_the_legacy_mark_fails_before_caffe_sta
     pytest_runtest_setup(fake_item(["tmp_path"], []))
 
 
+def test_a_test_that_uses_docker_needs_the_docker_mark_and_legacy_where_it_runs_caffe():
+    docker, legacy = pytest.mark.docker.mark, pytest.mark.legacy.mark
+    with pytest.raises(pytest.fail.Exception, match="uses the Docker engine but is not marked docker"):
+        pytest_runtest_setup(fake_item(["port_image"], []))
+    with pytest.raises(pytest.fail.Exception, match="uses the legacy Caffe stack but is not marked legacy"):
+        pytest_runtest_setup(fake_item(["docker_bullseye"], [docker]))
+    with pytest.raises(pytest.fail.Exception, match="uses the Docker engine but is not marked docker"):
+        pytest_runtest_setup(fake_item(["docker_bullseye"], [legacy]))
+    pytest_runtest_setup(fake_item(["docker_bullseye"], [docker, legacy]))
+    pytest_runtest_setup(fake_item(["port_image"], [docker]))
+
+
 def test_the_hook_acts_on_the_shared_data_mark(monkeypatch):
     monkeypatch.setenv("CI", "1")
     with pytest.raises(pytest.fail.Exception, match="CI must have"):
