@@ -132,11 +132,15 @@ def test_free_run_is_judged_against_the_legacy_noise_floor(legacy_stack, weights
     assert first.iteration is not None and first.iteration < 370
     replayed = report.lockstep_replay.rows
     assert replayed and any(row.verdict != PASS for row in replayed) == ("no single event" not in first.cause)
-    # Pool ties really happen here (measured: pool1 and pool2 at iteration 3, pool1 at 5): each a near-tie that
+    # The first divergence is attributed to an event of the replay, never left unexplained. Which event comes
+    # first depends on the CPU's rounding in the port's kernels: on this project's AMD machines pool ties
+    # (measured: pool1 and pool2 at iteration 3, pool1 at 5), on another CPU possibly a ReLU flip or a
+    # denoiser stop first, so the test takes the events the replay found. Each pool tie is a near-tie that
     # the port resolves the other way, its own pick the larger of the two values, and the two values closer
     # than forward parity lets the stacks differ (see PoolTie.blob_relative_gap).
+    explained = ("max-pool argmax flip", "ReLU sign flip", "denoising difference", "no single event")
+    assert "unexplained" not in first.cause and any(event in first.cause for event in explained), first.cause
     ties = [tie for row in replayed for tie in row.judgement.ties]
-    assert ties and "max-pool argmax flip" in first.cause
     forward_rel = Tolerances.load().table["forward"]["default"]["max_rel"]
     for tie in ties:
         own, other = tie.port_values
