@@ -41,7 +41,7 @@ from parity.host import CLEAN_PATH, LegacyStackError, tail
 from parity.provision import Log, bootstrap, host_tool, remove_tree, run_step, tool
 from parity.provision_py27 import RECIPE_DIR
 from parity.provision_py27 import fill_wheelhouse as fill_py27_wheelhouse
-from parity.stacks import LEGACY_CAFFE_DIR, cache_folder
+from parity.stacks import cache_folder, copy_legacy_caffe
 
 __all__ = [
     "BASES",
@@ -78,8 +78,8 @@ class Image:
 
     ``context`` is the build context relative to the repository (None: the recipe's folder);
     ``wheels``: it installs Python wheels, from a local wheelhouse when built here;
-    ``stage``: it is built from a context staged by :func:`stage_py27` (the py27 recipe, its
-    wheelhouse and Debian sources), not from a folder of the repository.
+    ``staged``: it is built from a context staged by :func:`stage_py27` (the py27 recipe, its
+    wheelhouse, Debian sources and ``legacy_caffe``), not from a folder of the repository.
     """
 
     name: str
@@ -314,9 +314,9 @@ def stage_py27(context: Path, log: Log = print) -> None:
     """Fill ``context``, the py27 image's build context, as the py27 chroot's build fills its root:
     ``recipes/`` (``parity/recipes``), ``wheelhouse/`` (:func:`parity.provision_py27.fill_wheelhouse`,
     cached), ``sources/`` (the cached Debian source packages; the recipe downloads missing ones) and
-    ``legacy_caffe/`` (the repository's, without bytecode)."""
+    ``legacy_caffe/`` (:func:`parity.stacks.copy_legacy_caffe`)."""
     shutil.copytree(RECIPE_DIR, context / "recipes")
-    shutil.copytree(LEGACY_CAFFE_DIR, context / "legacy_caffe", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    copy_legacy_caffe(context)
     shutil.copytree(fill_py27_wheelhouse(cache_folder() / "py27-wheelhouse", log), context / "wheelhouse")
     sources = cache_folder() / "debian-sources"
     sources.mkdir(parents=True, exist_ok=True)

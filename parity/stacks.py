@@ -443,13 +443,20 @@ class LegacyWorker:
         )
 
 
+def copy_legacy_caffe(folder: Path) -> Path:
+    """Copy the ``legacy_caffe`` modules (its ``.py`` files, no bytecode) into ``folder``; return the copy."""
+    return Path(
+        shutil.copytree(
+            LEGACY_CAFFE_DIR,
+            folder / LEGACY_CAFFE_DIR.name,
+            ignore=lambda parent, names: [name for name in names if not name.endswith(".py")],
+        )
+    )
+
+
 def _stage(job_dir: Path, kind: str, params: dict[str, Any], inputs: dict[str, Path]) -> None:
     """Copy the ``legacy_caffe`` modules and the inputs into ``job_dir`` and write the job file."""
-    shutil.copytree(
-        LEGACY_CAFFE_DIR,
-        job_dir / LEGACY_CAFFE_DIR.name,
-        ignore=lambda folder, names: [name for name in names if not name.endswith(".py")],
-    )
+    copy_legacy_caffe(job_dir)
     staged = {}
     (job_dir / _INPUTS).mkdir()
     for name, source in inputs.items():

@@ -6,13 +6,16 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from parity import docker_engine
 from parity.docker_client import DockerClient
 from parity.provision import setup_chroot
 from parity.provision_py27 import setup_py27
-from parity.stacks import DOCKER_STACKS, STACK_PYTHONS, ChrootStack, DockerStack, LegacyStackError
+from parity.stacks import DOCKER_STACKS, STACK_PYTHONS, ChrootStack, DockerStack, LegacyStackError, get_stack
+from port.caffe import save_caffemodel
+from port.models import CAFFENET_PROTOTXT, caffenet
 from tests.shared_data import check_shared_data
 
 LEGACY_FIXTURES = {"legacy_stack", "legacy_py27_stack", "each_legacy_stack", "docker_bullseye", "docker_py27"}
@@ -80,27 +83,38 @@ def provisioned_image(name: str) -> DockerClient:
     return client
 
 
-def docker_stack(name: str, image: str) -> DockerStack:
-    """The docker stack ``name`` of :data:`parity.stacks.DOCKER_STACKS`, its image (``image`` of
-    :data:`parity.docker_engine.IMAGES`) built on first use."""
-    client = provisioned_image(image)
-    image_name, recipe, python = DOCKER_STACKS[name]
-    return DockerStack(image_name, recipe, python=python, host=client.host)
+def docker_stack(name: str) -> DockerStack:
+    """The docker stack ``name`` of :data:`parity.stacks.DOCKER_STACKS`, its image (the one of
+    :data:`parity.docker_engine.IMAGES` its recipe names) built on first use."""
+    _, recipe, _ = DOCKER_STACKS[name]
+    return get_stack(name, host=provisioned_image(recipe).host)
 
 
 @pytest.fixture(scope="session")
 def docker_bullseye() -> DockerStack:
     """The ``docker-bullseye`` stack."""
-    return docker_stack("docker-bullseye", "legacy-bullseye")
+    return docker_stack("docker-bullseye")
 
 
 @pytest.fixture(scope="session")
 def docker_py27() -> DockerStack:
     """The ``docker-py27`` stack (the py27 recipe's image)."""
-    return docker_stack("docker-py27", "legacy-py27")
+    return docker_stack("docker-py27")
 
 
 @pytest.fixture(scope="session")
 def port_image() -> DockerClient:
     """The engine with the port's image ``mfv-port`` built on first use."""
     return provisioned_image("port")
+
+
+@pytest.fixture(scope="session")
+def caffenet_job_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A legacy job's inputs: CaffeNet's prototxt, the port's deterministic random weights, and one
+    input image of Caffe's range."""
+    folder = tmp_path_factory.mktemp("caffenet-job")
+    weights = folder / "random.caffemodel"
+    save_caffemodel(caffenet(seed=0), CAFFENET_PROTOTXT, weights)
+    data = folder / "input.npy"
+    np.save(data, np.random.RandomState(3).uniform(-120, 130, (1, 3, 227, 227)).astype(np.float32))
+    return {"prototxt": CAFFENET_PROTOTXT, "weights": weights, "input": data}

@@ -14,8 +14,6 @@ import pytest
 
 from parity.original import run_original
 from parity.stacks import DockerStack, LegacyStack
-from port.caffe import save_caffemodel
-from port.models import CAFFENET_PROTOTXT, caffenet
 from tests.shared_data import ORIGINAL, needs
 from tests.test_docker_stacks import FC8_TARGETS, assert_same_arrays, python_in_image
 
@@ -39,15 +37,10 @@ def test_legacy_caffe_is_inside_the_py27_image(docker_py27: DockerStack) -> None
 
 
 def test_py27_layers_job_is_bitwise_the_chroot_s(
-    docker_py27: DockerStack, legacy_py27_stack: LegacyStack, tmp_path: Path
+    docker_py27: DockerStack, legacy_py27_stack: LegacyStack, caffenet_job_files: dict[str, Path]
 ) -> None:
-    weights = tmp_path / "random.caffemodel"
-    save_caffemodel(caffenet(seed=0), CAFFENET_PROTOTXT, weights)
-    data = tmp_path / "input.npy"
-    np.save(data, np.random.RandomState(4).uniform(-120, 130, (1, 3, 227, 227)).astype(np.float32))
-    inputs = {"prototxt": CAFFENET_PROTOTXT, "weights": weights, "input": data}
     params = {"targets": FC8_TARGETS, "pool_masks": True}
-    image, chroot = (stack.run("layers", params, inputs) for stack in (docker_py27, legacy_py27_stack))
+    image, chroot = (stack.run("layers", params, caffenet_job_files) for stack in (docker_py27, legacy_py27_stack))
     assert image.manifest["job"] == chroot.manifest["job"] and "diff/0/data" in image.arrays
     assert_same_arrays(image.arrays, chroot.arrays)
 

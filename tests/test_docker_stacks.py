@@ -22,25 +22,14 @@ from parity.docker_client import DOCKER_DIR, DockerClient, client_environment, r
 from parity.docker_engine import BASES, Image, build_image, start_engine, stop_engine
 from parity.reference import run_reference
 from parity.stacks import DockerStack, LegacyStack, LegacyStackError, LegacyTimeoutError, get_stack
-from port.caffe import Target, save_caffemodel
+from port.caffe import Target
 from port.mfv.loop import MFVConfig
 from port.mfv.presets import preset
-from port.models import CAFFENET_PROTOTXT, caffenet
+from port.models import CAFFENET_PROTOTXT
 
 pytestmark = [pytest.mark.docker, pytest.mark.legacy]
 
 FC8_TARGETS = [{"layer": "fc8", "unit": 945, "y": None, "x": None}, {"layer": "conv5", "unit": 3, "y": 6, "x": 6}]
-
-
-@pytest.fixture(scope="module")
-def caffenet_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """CaffeNet with the port's deterministic random weights, and one input image of Caffe's range."""
-    folder = tmp_path_factory.mktemp("caffenet")
-    weights = folder / "random.caffemodel"
-    save_caffemodel(caffenet(seed=0), CAFFENET_PROTOTXT, weights)
-    data = folder / "input.npy"
-    np.save(data, np.random.RandomState(3).uniform(-120, 130, (1, 3, 227, 227)).astype(np.float32))
-    return {"prototxt": CAFFENET_PROTOTXT, "weights": weights, "input": data}
 
 
 def assert_same_arrays(ours: dict[str, np.ndarray], theirs: dict[str, np.ndarray]) -> None:
@@ -72,18 +61,18 @@ def test_legacy_caffe_is_inside_the_image(docker_bullseye: DockerStack) -> None:
 
 
 def test_layers_job_is_bitwise_the_chroot_s(
-    docker_bullseye: DockerStack, legacy_stack: LegacyStack, caffenet_files: dict[str, Path]
+    docker_bullseye: DockerStack, legacy_stack: LegacyStack, caffenet_job_files: dict[str, Path]
 ) -> None:
     params = {"targets": FC8_TARGETS, "pool_masks": True}
-    image = docker_bullseye.run("layers", params, caffenet_files)
-    chroot = legacy_stack.run("layers", params, caffenet_files)
+    image = docker_bullseye.run("layers", params, caffenet_job_files)
+    chroot = legacy_stack.run("layers", params, caffenet_job_files)
     assert image.manifest["job"] == chroot.manifest["job"]
     assert "blob/fc8" in image.arrays and "diff/0/data" in image.arrays and "mask/pool5" in image.arrays
     assert_same_arrays(image.arrays, chroot.arrays)
 
 
 def test_whole_mfv_run_is_bitwise_the_chroot_s(
-    docker_bullseye: DockerStack, legacy_stack: LegacyStack, caffenet_files: dict[str, Path]
+    docker_bullseye: DockerStack, legacy_stack: LegacyStack, caffenet_job_files: dict[str, Path]
 ) -> None:
     """The two stacks run at once, one BLAS thread each (the run's bits depend on the thread count,
     which both share), so the pair costs one run's time on two cores."""
@@ -91,7 +80,7 @@ def test_whole_mfv_run_is_bitwise_the_chroot_s(
     with ThreadPoolExecutor(2) as pool:
         runs = pool.map(
             lambda stack: run_reference(
-                stack, CAFFENET_PROTOTXT, caffenet_files["weights"], config, 1, None, name="fc8", threads=1
+                stack, CAFFENET_PROTOTXT, caffenet_job_files["weights"], config, 1, None, name="fc8", threads=1
             ),
             (docker_bullseye, legacy_stack),
         )
@@ -102,10 +91,14 @@ def test_whole_mfv_run_is_bitwise_the_chroot_s(
     assert image_run.trace == chroot_run.trace
 
 
-def test_timeout_kills_and_removes_the_container(docker_bullseye: DockerStack, caffenet_files: dict[str, Path]) -> None:
+def test_timeout_kills_and_removes_the_container(
+    docker_bullseye: DockerStack, caffenet_job_files: dict[str, Path]
+) -> None:
     started = time.monotonic()
     with pytest.raises(LegacyTimeoutError, match="process group was killed"):
-        docker_bullseye.run("bench_fwd_bwd", {"repeats": 10**9, "target": FC8_TARGETS[0]}, caffenet_files, timeout=5)
+        docker_bullseye.run(
+            "bench_fwd_bwd", {"repeats": 10**9, "target": FC8_TARGETS[0]}, caffenet_job_files, timeout=5
+        )
     assert time.monotonic() - started < 60
     assert _job_containers(docker_bullseye.host) == []
 
