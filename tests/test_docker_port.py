@@ -18,8 +18,6 @@ import numpy as np
 import pytest
 
 from parity.docker_client import DockerClient, client_environment
-from port.caffe import save_caffemodel
-from port.models import CAFFENET_PROTOTXT, caffenet
 
 pytestmark = pytest.mark.docker
 
@@ -54,14 +52,30 @@ def run_in_port_image(client: DockerClient, mounts: dict[Path, str], *args: str)
     return subprocess.run(argv, env=client_environment(), capture_output=True, text=True, timeout=1200)
 
 
-def test_visualize_in_the_image_gives_the_host_s_run(port_image: DockerClient, tmp_path: Path) -> None:
-    weights = tmp_path / "weights" / "random.caffemodel"
-    weights.parent.mkdir()
-    save_caffemodel(caffenet(seed=0), CAFFENET_PROTOTXT, weights)
+# What the port's arithmetic is made of besides the CPU: the interpreter (its wheels' ABI), the C library
+# (libm) and the numerical packages.  Equal in the image and on the host, the same CPU and one thread give
+# the same bits by construction; this project's hosts are Debian bookworm with Python 3.11, as the image.
+BUILD = (
+    "import sys, platform, numba, numpy, scipy, skimage, torch; "
+    "print(sys.version_info[:2], platform.libc_ver(), [m.__version__ for m in (numba, numpy, scipy, skimage, torch)])"
+)
+
+
+def test_visualize_in_the_image_gives_the_host_s_run(
+    port_image: DockerClient, caffenet_job_files: dict[str, Path], tmp_path: Path
+) -> None:
+    inside = run_in_port_image(port_image, {}, "-c", BUILD)
+    assert inside.returncode == 0, inside.stderr
+    here = subprocess.run([sys.executable, "-c", BUILD], capture_output=True, text=True, check=True)
+    if inside.stdout != here.stdout:
+        pytest.skip(
+            f"the image is built of {inside.stdout.strip()}, this host of {here.stdout.strip()}: no bitwise claim"
+        )
+    weights = caffenet_job_files["weights"]
     (tmp_path / "out").mkdir()
     mounts = {weights.parent: "/weights:ro", tmp_path / "out": "/out"}
     done = run_in_port_image(
-        port_image, mounts, "-m", "mfv_cli", *VISUALIZE, "--weights", "/weights/random.caffemodel", "--out", "/out/run"
+        port_image, mounts, "-m", "mfv_cli", *VISUALIZE, "--weights", f"/weights/{weights.name}", "--out", "/out/run"
     )
     assert done.returncode == 0, done.stdout + done.stderr
     host = subprocess.run(
