@@ -34,7 +34,7 @@ import onnxruntime
 import torch
 from tqdm import tqdm
 
-from parity.layers import make_input
+from parity.comparisons.layers import make_input
 from parity.stacks import get_stack
 from port.atomic import atomic_write_text
 from port.caffe import input_gradient, save_caffemodel

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from parity.reference import run_reference
+from parity.comparisons.reference import run_reference
 from parity.stacks import get_stack
 from port.atomic import atomic_write_text
 from port.caffe import Target, save_caffemodel

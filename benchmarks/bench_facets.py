@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from parity.environment import cpu_model
+from parity.stacks.environment import cpu_model
 from port.atomic import atomic_write_text
 from port.facets.cluster import check_counts, cluster_embedding, embed_tsne, reduce_pca
 from port.facets.codes import compute_codes

@@ -21,9 +21,9 @@ size, doubled for the backward to the input) divided by the machine's
 float32 GEMM rate, measured here on a square matmul with the same threads.
 
 With ``--judge`` (untimed, afterwards): the batched run is repeated in
-lockstep with each facet stepped alone (``parity.batch.batch_lockstep``),
+lockstep with each facet stepped alone (``parity.comparisons.batch.batch_lockstep``),
 and each batched facet is judged against the legacy noise floor
-(``parity.batch.batch_free_run``; the timed legacy runs serve as the
+(``parity.comparisons.batch.batch_free_run``; the timed legacy runs serve as the
 ``--threads`` side of the floor when that is 2).
 
     .venv/bin/python benchmarks/bench_neuron.py [--threads 2] [--starts DIR] [--judge] [--json out.json]
@@ -48,10 +48,10 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import port.mfv.step
-from parity.batch import batch_free_run, batch_lockstep
-from parity.environment import cpu_model
-from parity.reference import run_reference
+from parity.comparisons.batch import batch_free_run, batch_lockstep
+from parity.comparisons.reference import run_reference
 from parity.stacks import get_stack
+from parity.stacks.environment import cpu_model
 from port.atomic import atomic_write_text
 from port.caffe import CaffeNetwork, Target, save_caffemodel
 from port.imaging import load_rgb

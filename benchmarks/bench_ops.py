@@ -36,7 +36,7 @@ import skimage
 import torch
 from skimage.restoration import denoise_tv_bregman
 
-from parity.environment import cpu_model
+from parity.stacks.environment import cpu_model
 from port.atomic import atomic_write_text
 from port.ops import tv_bregman, zoom
 

@@ -1,7 +1,7 @@
 """Reference results of the numerical ops MFV takes from scipy and scikit-image.
 
 The job kind ``ops`` runs in the legacy interpreter; the same functions run
-unchanged in the modern one (``parity.ops`` imports this module), so the
+unchanged in the modern one (``parity.comparisons.ops`` imports this module), so the
 two environments differ only in their library versions.
 
 ``ops``

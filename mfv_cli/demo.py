@@ -1,14 +1,87 @@
-"""``mfv demo``: layers, lockstep and free-run parity on the built-in default (``parity.demo``)."""
+"""``mfv demo``: the built-in default, end to end - layers, lockstep and free-run parity of CaffeNet.
+
+CaffeNet gets GENERATED deterministic random weights (no pretrained weights
+can be downloaded; the output says so), the MFV loop starts from its own
+random image, and the real Caffe runs beside the port.  One directory with
+three reports and an index page; nothing is opened.
+"""
 
 from __future__ import annotations
 
 import argparse
+import html
+import tempfile
+from pathlib import Path
 
 from mfv_cli.exits import EXIT_OK, EXIT_PARITY_FAILED
 from mfv_cli.options import add_report_options, add_stack_options, stack_from_args
 from mfv_cli.reports import report_dir
 from mfv_cli.validation import seed_number
-from parity.demo import run_demo
+from parity.comparisons.layers import run_layers_parity
+from parity.comparisons.mfv import RunSetup, run_parity
+from parity.judges.verdict import FAIL, PASS
+from parity.reports import write_report
+from parity.reports.layers import render as render_layers
+from parity.reports.runs import render as render_run
+from parity.stacks import LegacyStack
+from port.caffe import Target, save_caffemodel
+from port.imaging import random_start
+from port.mfv.loop import MFVConfig
+from port.mfv.presets import preset
+from port.models import CAFFENET_PROTOTXT, caffenet
+from port.outputs import output_directory
+from port.pages import page, table
+
+UNIT = 945
+RUN_SEED = 1
+
+
+def run_demo(
+    out: Path, stack: LegacyStack, *, seed: int = 0, threads: int = 1, quick: bool = False, force: bool = False
+) -> tuple[bool, Path]:
+    """Write the demo's reports into ``out`` (atomically, under the output rule); return (all passed, index page)."""
+    print(
+        f"mfv demo: CaffeNet with GENERATED deterministic random weights (seed {seed}) - not pretrained, no "
+        f"download; unit {UNIT}, MFV mean preset{' shortened to a tenth (--quick)' if quick else ''}, random start "
+        f"(seed {RUN_SEED}); legacy reference: real Caffe on {stack.name}"
+    )
+    net = caffenet(seed=seed)
+    config = MFVConfig(Target("fc8", UNIT), preset("mean", iterations_scale=0.1 if quick else None))
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="mfv-demo-") as tmp, output_directory(out, force=force) as partial:
+        weights = Path(tmp) / f"caffenet-random-seed{seed}.caffemodel"
+        save_caffemodel(net, CAFFENET_PROTOTXT, weights)
+        print("[1/3] layers: weights, every blob forward, every diff backward")
+        report = run_layers_parity(CAFFENET_PROTOTXT, weights, stack, seed=seed, threads=threads)
+        write_report(partial / "layers", report, render_layers(report))
+        rows.append(("layers (levels 0-2)", "layers", report.verdict))
+        setup = RunSetup(net, CAFFENET_PROTOTXT, weights, config, RUN_SEED, None, None, "fc8")
+        start = random_start(RUN_SEED)
+        for k, mode in enumerate(("lockstep", "free"), start=2):
+            print(
+                f"[{k}/3] {mode}: "
+                + (
+                    "both stacks step the same crop at every iteration"
+                    if mode == "lockstep"
+                    else "whole runs on both stacks, legacy with 1 and 2 BLAS threads"
+                )
+            )
+            report, images = run_parity(setup, stack, mode=mode, threads=threads)
+            write_report(partial / mode, report, render_run(report, {"start": start, **images}))
+            rows.append((f"{mode} (level {4 if mode == 'lockstep' else 5})", mode, report.verdict))
+        for _, _, verdict in rows:
+            print(verdict.summary)
+        index = [
+            table(
+                ["report", "verdict"],
+                [[f"{title}", v.summary] for title, _, v in rows],
+                [PASS if v.passed else FAIL for _, _, v in rows],
+            ),
+            "<ul>" + "".join(f"<li><a href='{d}/report.html'>{html.escape(t)}</a></li>" for t, d, _ in rows) + "</ul>",
+            "<p>Weights are generated deterministic random numbers, not a trained CaffeNet.</p>",
+        ]
+        (partial / "index.html").write_text(page("mfv demo: CaffeNet, port vs Caffe", index))
+    return all(v.passed for _, _, v in rows), out / "index.html"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

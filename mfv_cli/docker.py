@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from parity import docker_engine
+from parity.stacks import docker_engine
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from mfv_cli.options import add_stack_options, stack_from_args
-from parity import provision, provision_py27
+from parity.stacks import provision, provision_py27
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

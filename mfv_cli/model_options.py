@@ -19,7 +19,7 @@ from port.models import CAFFENET_PROTOTXT, NETS, caffenet, net_factory
 from port.targets import Target, check_target
 
 if TYPE_CHECKING:
-    from parity.runs import RunSetup
+    from parity.comparisons.mfv import RunSetup
 
 RANDOM_WEIGHTS_SEED = 0
 TARGET_FLAGS = {"layer": "--layer", "unit": "--unit", "position": "--xy"}
@@ -187,7 +187,7 @@ def weights_file(net: CaffeNetwork, prototxt: Path, args: argparse.Namespace, tm
 
 def run_setup_from_args(args: argparse.Namespace, tmp: Path) -> RunSetup:
     """What both stacks need for one run (``mfv parity run``, ``mfv parity env``); random weights go in ``tmp``."""
-    from parity.runs import RunSetup
+    from parity.comparisons.mfv import RunSetup
     from port.confine import name_of_layer
     from port.imaging import load_rgb
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from mfv_cli.reports import REPORTS
 from mfv_cli.validation import positive_int, seconds
+from parity.judges.tolerances import Tolerances
 from parity.stacks import DEFAULT_BLAS_CORE, DEFAULT_TIMEOUT, FALLBACK_BLAS_CORE, LegacyStack, get_stack
-from parity.tolerances import Tolerances
 
 if TYPE_CHECKING:
     import torch
@@ -87,7 +87,7 @@ def add_parity_options(
 ) -> None:
     """What every ``mfv parity`` command takes: the legacy stack, ``--tolerances`` and its report folder."""
     add_stack_options(parser, threads=threads)
-    parser.add_argument("--tolerances", type=Path, help="tolerance table JSON (default: parity/tolerances.json)")
+    parser.add_argument("--tolerances", type=Path, help="tolerance table JSON (default: parity/judges/tolerances.json)")
     add_report_options(parser, report_prefix)
 
 

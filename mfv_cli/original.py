@@ -13,7 +13,7 @@ import numpy as np
 
 from mfv_cli.options import add_output_options, add_stack_options, stack_from_args
 from mfv_cli.validation import non_negative_int, seed_number
-from parity.original import OriginalStep, run_original
+from parity.comparisons.original import OriginalStep, run_original
 from port.outputs import output_directory
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from mfv_cli.model_options import add_model_options, run_setup_from_args
 from mfv_cli.options import add_parity_options, add_quiet_option, tolerances_from_args
 from mfv_cli.reports import announce, report_dir
-from parity.env_parity import run_env_parity
-from parity.env_report import render
-from parity.report import write_report
+from parity.comparisons.env import run_env_parity
+from parity.reports import write_report
+from parity.reports.env import render
 from parity.stacks import get_stack
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from mfv_cli.options import add_parity_options, stack_from_args, tolerances_from_args
 from mfv_cli.reports import announce, report_dir
 from mfv_cli.validation import seed_number
-from parity.layers import run_layers_parity
-from parity.layers_report import render
-from parity.report import write_report
+from parity.comparisons.layers import run_layers_parity
+from parity.reports import write_report
+from parity.reports.layers import render
 from parity.stacks import get_stack
 from port.caffe import Target
 from port.onnx import DEFAULT_OPSET, MIN_OPSET
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_onnx(args: argparse.Namespace, out: Path) -> int:
     """``--stack onnx``: the ONNX export on onnxruntime against Caffe (the default legacy stack) and the port."""
-    from parity.onnx_layers import run_onnx_parity
+    from parity.comparisons.onnx_layers import run_onnx_parity
 
     if args.target:
         raise ValueError(f"--target needs gradients, which --stack {ONNX_STACK} does not compute")

@@ -7,9 +7,9 @@ import argparse
 from mfv_cli.options import add_parity_options, stack_from_args, tolerances_from_args
 from mfv_cli.reports import announce, report_dir
 from mfv_cli.validation import positive_int, seed_number
-from parity.ops import TV_WEIGHTS, run_ops_parity
-from parity.ops_report import render
-from parity.report import write_report
+from parity.comparisons.ops import TV_WEIGHTS, run_ops_parity
+from parity.reports import write_report
+from parity.reports.ops import render
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 from mfv_cli.model_options import add_model_options, ops_from_args, run_setup_from_args
 from mfv_cli.options import add_parity_options, add_quiet_option, stack_from_args, tolerances_from_args
 from mfv_cli.reports import announce, report_dir
-from parity.report import write_report
-from parity.run_report import render
-from parity.runs import run_parity
+from parity.comparisons.mfv import run_parity
+from parity.reports import write_report
+from parity.reports.runs import render
 from port.caffe import CaffeNetwork
 from port.imaging import random_start
 

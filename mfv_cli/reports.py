@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from mfv_cli.exits import EXIT_OK, EXIT_PARITY_FAILED
-from parity.report import Report
+from parity.judges.verdict import Report
 from port.outputs import check_output
 
 REPORTS = Path("reports")

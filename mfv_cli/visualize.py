@@ -26,7 +26,7 @@ from mfv_cli.options import (
     device_from_args,
     stack_from_args,
 )
-from parity.reference import run_reference
+from parity.comparisons.reference import run_reference
 from port.confine import inside, name_of_layer, plain_name
 from port.imaging import load_rgb
 from port.mfv.loop import run_mfv

@@ -5,7 +5,7 @@ within the tolerance it is held to; these re-read them, independently of
 the code that decided the verdict.
 """
 
-from parity.attribution import StepTolerances
+from parity.judges.step_attribution import StepTolerances
 
 CAUSES = {"pool-tie", "relu-sign", "denoiser"}
 

@@ -9,11 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from parity import docker_engine
-from parity.docker_client import DockerClient
-from parity.provision import setup_chroot
-from parity.provision_py27 import setup_py27
-from parity.stacks import DOCKER_STACKS, STACK_PYTHONS, ChrootStack, DockerStack, LegacyStackError, get_stack
+from parity.stacks import (
+    DOCKER_STACKS,
+    STACK_PYTHONS,
+    ChrootStack,
+    DockerStack,
+    LegacyStackError,
+    docker_engine,
+    get_stack,
+)
+from parity.stacks.docker_client import DockerClient
+from parity.stacks.provision import setup_chroot
+from parity.stacks.provision_py27 import setup_py27
 from port.caffe import save_caffemodel
 from port.models import CAFFENET_PROTOTXT, caffenet
 from tests.shared_data import check_shared_data
@@ -74,7 +81,7 @@ def unavailable(reason: str) -> None:
 
 def provisioned_image(name: str) -> DockerClient:
     """The private Docker engine (started as root if needed) with image ``name`` of
-    :data:`parity.docker_engine.IMAGES` built; skip (fail under CI) where it cannot be."""
+    :data:`parity.stacks.docker_engine.IMAGES` built; skip (fail under CI) where it cannot be."""
     try:
         client = docker_engine.start_engine(log=lambda line: None)
         docker_engine.build_image(client, docker_engine.IMAGES[name], log=lambda line: None)
@@ -85,7 +92,7 @@ def provisioned_image(name: str) -> DockerClient:
 
 def docker_stack(name: str) -> DockerStack:
     """The docker stack ``name`` of :data:`parity.stacks.DOCKER_STACKS`, its image (the one of
-    :data:`parity.docker_engine.IMAGES` its recipe names) built on first use."""
+    :data:`parity.stacks.docker_engine.IMAGES` its recipe names) built on first use."""
     _, recipe, _ = DOCKER_STACKS[name]
     return get_stack(name, host=provisioned_image(recipe).host)
 

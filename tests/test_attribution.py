@@ -1,4 +1,4 @@
-"""The step judge (parity.attribution) against a stand-in legacy side: no Caffe needed.
+"""The step judge (parity.judges.step_attribution) against a stand-in legacy side: no Caffe needed.
 
 The stand-in is the legacy step of ``tests/numpy_mfv.spec_step``, written plainly in numpy and scikit-image
 from docs/legacy-spec.md (section 3): ``x += step / mean|g| * g`` with numpy 1.x's
@@ -15,20 +15,11 @@ import numpy as np
 import pytest
 import torch
 
-import parity.attribution
+import parity.judges.step_attribution
 import port.mfv.step
-from parity.attribution import (
-    FAIL,
-    PASS,
-    POOL_TIE,
-    Choices,
-    Stages,
-    StepInputs,
-    StepTolerances,
-    judge_step,
-    port_choices,
-)
-from parity.tolerances import Tolerances
+from parity.judges.choices import Choices, port_choices
+from parity.judges.step_attribution import FAIL, PASS, POOL_TIE, Stages, StepInputs, StepTolerances, judge_step
+from parity.judges.tolerances import Tolerances
 from port.caffe import Target, input_gradient
 from port.imaging import CAFFE_MEAN_BGR, preprocess, random_start
 from port.mfv.backends import TorchOps
@@ -85,7 +76,7 @@ def mutated(ascent_of):
 
     def apply(monkeypatch):
         monkeypatch.setattr(port.mfv.step, "gradient_ascent", ascent_of)
-        monkeypatch.setattr(parity.attribution, "gradient_ascent", ascent_of)
+        monkeypatch.setattr(parity.judges.step_attribution, "gradient_ascent", ascent_of)
 
     return apply
 

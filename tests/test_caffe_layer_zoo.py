@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from parity.layers import make_input, run_layers_parity, run_legacy_layers
-from parity.onnx_layers import run_onnx_parity
-from parity.verdict import PASS, POOL_TIE
+from parity.comparisons.layers import make_input, run_layers_parity, run_legacy_layers
+from parity.comparisons.onnx_layers import run_onnx_parity
+from parity.judges.verdict import PASS, POOL_TIE
 from port.caffe import Target, fill_random, load_net, read_prototxt, read_weights
 
 pytestmark = pytest.mark.legacy

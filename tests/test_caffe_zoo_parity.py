@@ -16,9 +16,9 @@ the forward tolerance of Caffe and of the port.
 
 import pytest
 
-from parity.layers import make_input, run_layers_parity, run_legacy_layers
-from parity.onnx_layers import run_onnx_parity
-from parity.verdict import FAIL, PASS
+from parity.comparisons.layers import make_input, run_layers_parity, run_legacy_layers
+from parity.comparisons.onnx_layers import run_onnx_parity
+from parity.judges.verdict import FAIL, PASS
 from port.caffe import load_net, save_caffemodel
 from port.models import NETS, score_target, write_zoo_prototxt
 from port.models.caffe_zoo import SCORE_LAYERS

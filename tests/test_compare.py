@@ -1,9 +1,9 @@
-"""parity.compare: the figures every report is built from."""
+"""parity.judges.figures: the figures every report is built from."""
 
 import numpy as np
 import pytest
 
-from parity.compare import bitwise_equal, figures
+from parity.judges.figures import bitwise_equal, figures
 
 
 def test_figures_of_a_known_difference():

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from parity.docker_client import DockerClient, client_environment
+from parity.stacks.docker_client import DockerClient, client_environment
 
 pytestmark = pytest.mark.docker
 

@@ -12,7 +12,7 @@ import numpy as np
 import PIL.Image
 import pytest
 
-from parity.original import run_original
+from parity.comparisons.original import run_original
 from parity.stacks import DockerStack, LegacyStack
 from tests.shared_data import ORIGINAL, needs
 from tests.test_docker_stacks import FC8_TARGETS, assert_same_arrays, python_in_image

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from parity.docker_client import DOCKER_DIR, DockerClient, client_environment, recipe_hash
-from parity.docker_engine import BASES, Image, build_image, start_engine, stop_engine
-from parity.reference import run_reference
+from parity.comparisons.reference import run_reference
 from parity.stacks import DockerStack, LegacyStack, LegacyStackError, LegacyTimeoutError, get_stack
+from parity.stacks.docker_client import DOCKER_DIR, DockerClient, client_environment, recipe_hash
+from parity.stacks.docker_engine import BASES, Image, build_image, start_engine, stop_engine
 from port.caffe import Target
 from port.mfv.loop import MFVConfig
 from port.mfv.presets import preset

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from parity.env_parity import run_env_parity
-from parity.env_report import render
-from parity.runs import RunSetup
+from parity.comparisons.env import run_env_parity
+from parity.comparisons.mfv import RunSetup
+from parity.reports.env import render
 from parity.stacks import ChrootStack
 from port.caffe import load_net
 from port.mfv.loop import MFVConfig, Target

@@ -224,7 +224,7 @@ def test_a_bug_exits_3_with_its_traceback_and_a_request_to_report_it(capsys, mon
     def broken(stack, threads):
         raise KeyError("internal")
 
-    monkeypatch.setattr("parity.provision.environment", broken)
+    monkeypatch.setattr("parity.stacks.provision.environment", broken)
     assert exit_status(["legacy", "info", "--stack", NO_STACK]) == 3
     err = capsys.readouterr().err
     assert "Traceback" in err and "KeyError: 'internal'" in err and "please report it" in err
@@ -234,7 +234,7 @@ def test_legacy_info_refuses_bad_threads_and_asks_for_the_ones_given(capsys, mon
     assert exit_status(["legacy", "info", "--threads", "-1"]) == 2
     assert "argument --threads: -1 is not at least 1" in capsys.readouterr().err
     asked = []
-    monkeypatch.setattr("parity.provision.environment", lambda stack, threads: asked.append(threads) or {})
+    monkeypatch.setattr("parity.stacks.provision.environment", lambda stack, threads: asked.append(threads) or {})
     assert exit_status(["legacy", "info", "--stack", NO_STACK, "--threads", "3"]) == 0
     assert asked == [3]
 

@@ -10,7 +10,11 @@ function is a back-edge too.  Rules:
 * ``parity`` does not import ``mfv_cli``;
 * ``legacy_caffe`` runs in the legacy interpreter and imports none of the others;
 * no library package imports ``benchmarks`` or ``scripts``;
-* no two modules of a package import each other, directly or around a loop.
+* no two modules of a package import each other, directly or around a loop;
+* within ``parity``, the subpackages form layers, each importing only itself and
+  those before it (``PARITY_LAYERS``): the environments (``stacks``) import no
+  judge, the judges no engine or comparison, the engine no comparison, and no
+  one imports the reports, which read every result and are read by none.
 
 And importing every module of ``port`` leaves pyplot unimported and the
 plotting backend unchosen.
@@ -36,6 +40,7 @@ MAY_IMPORT = {
     "scripts": {"scripts", "port", "parity", "legacy_caffe", "mfv_cli"},
 }
 EXCEPTIONS = {("port.caffe.loader", "legacy_caffe.random_weights")}
+PARITY_LAYERS = ("stacks", "judges", "engine", "comparisons", "reports")
 
 
 def module_name(root: Path, path: Path) -> str:
@@ -79,6 +84,30 @@ def back_edges(graph: dict[str, set[str]]) -> list[str]:
     )
 
 
+def parity_layer(module: str) -> int | None:
+    """The layer of a ``parity`` module (its subpackage's index in ``PARITY_LAYERS``); None outside them."""
+    parts = module.split(".")
+    if parts[0] != "parity" or len(parts) < 2 or parts[1] not in PARITY_LAYERS:
+        return None
+    return PARITY_LAYERS.index(parts[1])
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    """Every import from a ``parity`` subpackage into a later one (or into a module outside the layers)."""
+    found = []
+    for source, targets in graph.items():
+        layer = parity_layer(source)
+        if layer is None:
+            continue
+        for target in targets:
+            if target.split(".")[0] != "parity":
+                continue
+            target_layer = parity_layer(target)
+            if target_layer is None or target_layer > layer:
+                found.append(f"{source} -> {target}")
+    return sorted(found)
+
+
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     """Import loops between modules of one package (strongly connected components, Tarjan's algorithm)."""
     index: dict[str, int] = {}
@@ -116,6 +145,35 @@ def test_dependencies_run_one_way():
 
 def test_no_import_cycles_within_a_package():
     assert cycles(import_graph(ROOT)) == []
+
+
+def test_parity_subpackages_import_only_the_layers_before_them():
+    graph = import_graph(ROOT)
+    assert {name.split(".")[1] for name in graph if name.startswith("parity.")} == set(PARITY_LAYERS)
+    assert layer_violations(graph) == []
+
+
+def test_the_layer_checker_finds_a_judge_importing_a_comparison_and_a_report_read_back(tmp_path):
+    files = {
+        "parity/__init__.py": "",
+        "parity/stacks/__init__.py": "",
+        "parity/stacks/legacy.py": "",
+        "parity/judges/__init__.py": "",
+        "parity/judges/figures.py": "from parity.stacks.legacy import X\n",
+        "parity/judges/ties.py": "def f():\n    from parity.comparisons import layers\n",
+        "parity/comparisons/__init__.py": "",
+        "parity/comparisons/layers.py": "from parity.judges import figures\n",
+        "parity/comparisons/runs.py": "from parity.reports.runs import render\n",
+        "parity/reports/__init__.py": "",
+        "parity/reports/runs.py": "from parity.comparisons.layers import X\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert layer_violations(import_graph(tmp_path, ("parity",))) == [
+        "parity.comparisons.runs -> parity.reports.runs",
+        "parity.judges.ties -> parity.comparisons.layers",
+    ]
 
 
 def test_the_only_edge_from_port_to_legacy_caffe_is_the_shared_weight_generator():

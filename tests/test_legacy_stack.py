@@ -13,8 +13,6 @@ import numpy as np
 import pytest
 
 from legacy_caffe.random_weights import random_blobs
-from parity import provision
-from parity.provision import environment, setup_chroot
 from parity.stacks import (
     ChrootStack,
     JobResult,
@@ -24,7 +22,9 @@ from parity.stacks import (
     LocalStack,
     default_root,
     get_stack,
+    provision,
 )
+from parity.stacks.provision import environment, setup_chroot
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = 20160211

@@ -3,13 +3,12 @@ at the wrong place, or steps twice as far, fails, whatever its net and denoiser 
 
 import pytest
 
-import parity.attribution
+import parity.judges.step_attribution
 import port.mfv.loop
 import port.mfv.step
-from parity.lockstep import LockstepTolerances
-from parity.runs import RunSetup, lockstep
-from parity.tolerances import Tolerances
-from parity.verdict import FAIL
+from parity.comparisons.mfv import LockstepTolerances, RunSetup, lockstep
+from parity.judges.tolerances import Tolerances
+from parity.judges.verdict import FAIL
 from port.caffe import Target, save_caffemodel
 from port.mfv.backends import TorchOps
 from port.mfv.crops import crop_at
@@ -33,8 +32,8 @@ def setup(tmp_path_factory):
 
 
 def run_lockstep(setup, legacy_stack):
-    _, observer = lockstep(setup, legacy_stack, threads=1, ops=TorchOps(), tol=TOL, progress=False)
-    return observer.steps
+    _, stepped = lockstep(setup, legacy_stack, threads=1, ops=TorchOps(), progress=False)
+    return stepped.rows
 
 
 def test_the_port_passes_these_steps(setup, legacy_stack):
@@ -56,7 +55,7 @@ def test_a_step_twice_too_large_fails(setup, legacy_stack, monkeypatch):
         return gradient_ascent(crops, grad, [2 * s for s in step_sizes], legacy, convention)
 
     monkeypatch.setattr(port.mfv.step, "gradient_ascent", twice)
-    monkeypatch.setattr(parity.attribution, "gradient_ascent", twice)
+    monkeypatch.setattr(parity.judges.step_attribution, "gradient_ascent", twice)
     steps = run_lockstep(setup, legacy_stack)
     assert steps and all(row.verdict == FAIL for row in steps)
     followed = [row.judgement.followed_stepped_abs for row in steps if row.judgement.followed_stepped_abs is not None]

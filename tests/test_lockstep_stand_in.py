@@ -16,13 +16,13 @@ import torch
 
 import port.mfv.crops
 import port.mfv.loop
-from parity.attribution import port_choices
-from parity.lockstep import LockstepObserver, LockstepTolerances
-from parity.tolerances import Tolerances
-from parity.verdict import FAIL
+from parity.comparisons.mfv import LockstepTolerances, RunSetup, lockstep_with
+from parity.judges.choices import port_choices
+from parity.judges.tolerances import Tolerances
+from parity.judges.verdict import FAIL
 from port.caffe import Target, fill_random, input_gradient, load_net
 from port.mfv.backends import TorchOps
-from port.mfv.loop import MFVConfig, run_mfv
+from port.mfv.loop import MFVConfig
 from port.mfv.schedules import step_size
 from tests import numpy_mfv
 from tests.test_mfv_plumbing import CROP, LAYER, NET, OCTAVES, UNIT
@@ -102,12 +102,10 @@ def net():
 
 
 def lockstep_rows(net, ops=None):
-    observer = LockstepObserver(net, OCTAVES, StandInWorker(net), ops or TorchOps(), TOL)
-    run_mfv(
-        net, MFVConfig(Target(LAYER, UNIT), OCTAVES), [SEED], ops=ops or TorchOps(), observer=observer, progress=False
-    )
-    assert len(observer.steps) == sum(o.iter_n for o in OCTAVES) and len(observer.zooms) == 2
-    return observer.steps
+    setup = RunSetup(net, NET, None, MFVConfig(Target(LAYER, UNIT), OCTAVES), SEED, None, None, LAYER)
+    _, stepped = lockstep_with(setup, StandInWorker(net), ops=ops or TorchOps())
+    assert len(stepped.rows) == sum(o.iter_n for o in OCTAVES) and len(stepped.checks) == 2
+    return stepped.rows
 
 
 def test_the_port_passes_against_the_stand_in(net):

@@ -16,8 +16,8 @@ import pytest
 import torch
 
 from mfv_cli.main import main
-from parity.layers import make_input
-from parity.onnx_layers import run_onnxruntime
+from parity.comparisons.layers import make_input
+from parity.comparisons.onnx_layers import run_onnxruntime
 from port.caffe import CaffeFormatError, fill_random, load_net, save_caffemodel
 from port.onnx import export_onnx
 

@@ -25,7 +25,7 @@ from llvmlite import binding as llvm
 from skimage.restoration import denoise_tv_bregman
 
 from legacy_caffe.ops_reference import Denoiser
-from parity.ops import stop_tie
+from parity.comparisons.ops import stop_tie
 from port.ops import tv_bregman
 from port.ops.tv._gauss_seidel import SWEEP_WEIGHT, sweep
 

@@ -21,8 +21,8 @@ import numpy as np
 import PIL.Image
 import pytest
 
-from parity.original import SCRIPTS, OriginalRun, check_original, run_original
-from parity.reference import run_reference
+from parity.comparisons.original import SCRIPTS, OriginalRun, check_original, run_original
+from parity.comparisons.reference import run_reference
 from parity.stacks import ChrootStack
 from port.caffe.loader import save_caffemodel
 from port.mfv.loop import MFVConfig, MFVRun, Target

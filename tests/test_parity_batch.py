@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from mfv_cli.main import main
-from parity.batch import batch_free_run, batch_lockstep
+from parity.comparisons.batch import batch_free_run, batch_lockstep
 from port.caffe import CaffeNetwork, Target, read_prototxt, save_caffemodel
 from port.mfv.backends import TorchOps
 from port.mfv.loop import MFVConfig, run_mfv

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from parity.layers import compare_backward, run_layers_parity
-from parity.legacy_results import LayersDump
-from parity.tolerances import Tolerances
-from parity.verdict import FAIL, PASS, POOL_TIE
+from parity.comparisons.layers import compare_backward, run_layers_parity
+from parity.judges.tolerances import Tolerances
+from parity.judges.verdict import FAIL, PASS, POOL_TIE
+from parity.stacks.results import LayersDump
 from port.caffe import Target, fill_random, load_net, read_prototxt, read_weights, write_caffemodel
 from port.caffe.schema import NetParameter, V1LayerParameter
 from port.imaging import preprocess, random_start
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.legacy
 
 NETS = Path(__file__).parent / "nets"
 TOLERANCE = 1e-5
-SOFTMAX_TOLERANCE = 1e-4  # prob forward and diffs from a prob target; reasons in parity/tolerances.json
+SOFTMAX_TOLERANCE = 1e-4  # prob forward and diffs from a prob target; reasons in parity/judges/tolerances.json
 CAFFENET_BLOBS = [
     "data",
     "conv1",

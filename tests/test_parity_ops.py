@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from mfv_cli.main import main
-from parity.ops import OpsTolerances, run_ops_parity, stop_tie, tv_rows
-from parity.ops_report import render
-from parity.tolerances import Tolerances
-from parity.verdict import FAIL, PASS, STOP_TIE
+from parity.comparisons.ops import OpsTolerances, run_ops_parity, stop_tie, tv_rows
+from parity.judges.tolerances import Tolerances
+from parity.judges.verdict import FAIL, PASS, STOP_TIE
+from parity.reports.ops import render
 
 pytestmark = pytest.mark.legacy
 

@@ -10,11 +10,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from parity.lockstep import LockstepTolerances
-from parity.runs import RunSetup, lockstep, run_parity
+from parity.comparisons.mfv import LockstepTolerances, RunSetup, lockstep, run_parity
+from parity.judges.tolerances import Tolerances
+from parity.judges.verdict import FAIL, PASS
 from parity.stacks import other_blas_core
-from parity.tolerances import Tolerances
-from parity.verdict import FAIL, PASS
 from port.caffe import Target, save_caffemodel
 from port.imaging import load_rgb
 from port.mfv.backends import ReferenceOps
@@ -45,8 +44,9 @@ def setup_for(weights, *, start_path=None, preset_name="mean", scale=None, net=N
 
 
 def assert_lockstep_holds(section):
-    assert section.offsets_identical and section.schedules_identical
-    assert all(z.passed for z in section.zooms) and len(section.zooms) == 2
+    summary = section.as_dict()
+    assert summary["offsets_identical"] and summary["schedules_identical"]
+    assert all(z.passed for z in section.checks) and len(section.checks) == 2
     for row in section.rows:
         assert_step_evidence(row.as_dict(), STEP_TOL.step)
     assert section.passed
@@ -75,16 +75,15 @@ def test_attribution_is_no_blanket_excuse(legacy_stack, weights):
     wrong_net = caffenet(seed=0)
     with torch.no_grad():
         wrong_net.layer("conv1").bias += 1e-2
-    run, observer = lockstep(
+    run, stepped = lockstep(
         setup_for(weights, scale=0.02, net=wrong_net),
         legacy_stack,
         threads=1,
         ops=ReferenceOps(),
-        tol=STEP_TOL,
         progress=False,
         stop_after=3,
     )
-    assert [row.verdict for row in observer.steps] == [FAIL] * 3
+    assert [row.verdict for row in stepped.rows] == [FAIL] * 3
 
     class PerChannelOps(ReferenceOps):
         name = "per-channel denoiser"
@@ -99,17 +98,16 @@ def test_attribution_is_no_blanket_excuse(legacy_stack, weights):
             ]
             return torch.from_numpy(np.stack(out))
 
-    _, observer = lockstep(
+    _, stepped = lockstep(
         setup_for(weights, scale=0.02),
         legacy_stack,
         threads=1,
         ops=PerChannelOps(),
-        tol=STEP_TOL,
         progress=False,
         stop_after=2,
     )
-    assert [row.verdict for row in observer.steps] == [FAIL] * 2
-    assert all(row.judgement.same_denoiser_abs > 1e-2 for row in observer.steps)
+    assert [row.verdict for row in stepped.rows] == [FAIL] * 2
+    assert all(row.judgement.same_denoiser_abs > 1e-2 for row in stepped.rows)
 
 
 def test_free_run_is_judged_against_the_legacy_noise_floor(legacy_stack, weights):

@@ -9,8 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from parity import provision_py27
-from parity.provision import environment, read_stamp, run_step
 from parity.stacks import (
     DEFAULT_BLAS_CORE,
     FALLBACK_BLAS_CORE,
@@ -19,7 +17,9 @@ from parity.stacks import (
     default_blas_core,
     default_root,
     get_stack,
+    provision_py27,
 )
+from parity.stacks.provision import environment, read_stamp, run_step
 from tests.test_legacy_stack import TARGETS, TINY_NET
 
 # The thesis's pins (legacy spec, section 8) as the stack's modules report them.

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-import parity.layers
+import parity.comparisons.layers
 from mfv_cli.main import main
 from port.caffe import load_net
 
@@ -58,7 +58,7 @@ def test_parity_layers_exits_0_on_the_port_and_1_on_a_deliberately_broken_port(
             net.layer("conv1").bias += 0.1
         return net
 
-    monkeypatch.setattr(parity.layers, "load_net", broken_load_net)
+    monkeypatch.setattr(parity.comparisons.layers, "load_net", broken_load_net)
     capsys.readouterr()
     assert parity_layers(tmp_path, "--out", str(tmp_path / "bad")) == 1
     bad = json.loads((tmp_path / "bad" / "report.json").read_text())

@@ -1,4 +1,4 @@
-"""``parity.relu_flips.follow_flips``: a flip that appears only once the port follows an earlier one.
+"""``parity.judges.relu_flips.follow_flips``: a flip that appears only once the port follows an earlier one.
 
 Two in-place ReLUs around ``b = 2 a + 1`` (a Power layer), input ``-0.5``.
 Say Caffe switched both units on.  The port switches ``r1`` off (``a = 0``),
@@ -10,7 +10,7 @@ and the port switches ``r2`` off: a second flip, found only in that pass.
 import numpy as np
 import torch
 
-from parity.relu_flips import find_flips, follow_flips
+from parity.judges.relu_flips import find_flips, follow_flips
 from port.caffe.loader import load_net_text
 
 CHAIN = """

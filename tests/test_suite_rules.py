@@ -6,16 +6,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from parity.attribution import StepTolerances
-from parity.lockstep import LockstepTolerances
-from parity.tolerances import Tolerances
+from parity.comparisons.mfv import LockstepTolerances
+from parity.judges.step_attribution import StepTolerances
+from parity.judges.tolerances import Tolerances
 from tests.conftest import pytest_runtest_setup
 from tests.shared_data import check_shared_data, needs
 
 ABSENT = Path("/nonexistent/mfv-original/mean_0.jpg")
 ROOT = Path(__file__).resolve().parents[1]
 
-# The figures of parity/tolerances.json, written here by hand: loosening the file must fail this test.
+# The figures of parity/judges/tolerances.json, written here by hand: loosening the file must fail this test.
 # (Strings - "_doc" and "why" - are left out: they explain, they do not judge.)
 PINNED = {
     "weights": {"bitwise": True},

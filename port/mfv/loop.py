@@ -24,7 +24,7 @@ convolutions and inner products, the zoom's matrix products and the sum
 behind mean |g|, whose summation order a BLAS (or oneDNN, or cuDNN) picks
 by the batch size - on one AMD EPYC a row of CaffeNet's fc6 gives one
 result for 1 row, another for 2-3 and a third for 4 or more.  Those
-rounding-level differences are measured, not assumed: ``parity.batch``
+rounding-level differences are measured, not assumed: ``parity.comparisons.batch``
 judges every step of a batched run against its images stepped alone and
 attributes what differs beyond rounding (max-pool near-ties, ReLU sign
 flips, the denoiser's stopping rule).  Whole runs part where such an event

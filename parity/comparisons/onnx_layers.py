@@ -22,9 +22,7 @@ import onnx
 import onnxruntime
 import torch
 
-from parity.compare import figures
-from parity.environment import port_manifest
-from parity.layers import (
+from parity.comparisons.layers import (
     BlobRow,
     LayersInputs,
     LayersReport,
@@ -33,10 +31,12 @@ from parity.layers import (
     run_legacy_layers,
     verdict,
 )
-from parity.legacy_results import LayersDump
+from parity.judges.figures import figures
+from parity.judges.tolerances import Tolerances
+from parity.judges.verdict import FAIL, PASS, Verdict
 from parity.stacks import JobResult, LegacyStack
-from parity.tolerances import Tolerances
-from parity.verdict import FAIL, PASS, Verdict
+from parity.stacks.environment import port_manifest
+from parity.stacks.results import LayersDump
 from port.caffe import CaffeNetwork, load_net
 from port.onnx import DEFAULT_OPSET, export_onnx
 
@@ -101,7 +101,7 @@ def run_onnx_parity(
 ) -> OnnxLayersReport:
     """Export, run on onnxruntime and on Caffe, compare every blob; return the report.
 
-    ``legacy_result`` and ``net`` as for ``parity.layers.run_layers_parity`` (any targets).
+    ``legacy_result`` and ``net`` as for ``parity.comparisons.layers.run_layers_parity`` (any targets).
     """
     tol = tolerances or Tolerances.load()
     net = net or load_net(prototxt, weights)

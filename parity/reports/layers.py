@@ -7,8 +7,8 @@ import json
 
 from matplotlib.figure import Figure
 
-from parity.layers import BlobRow, LayersReport
-from parity.report import verdict_header
+from parity.comparisons.layers import BlobRow, LayersReport
+from parity.reports.write import verdict_header
 from port.pages import page, png_data_uri, table
 
 TIE_ROWS_SHOWN = 50
@@ -131,7 +131,7 @@ def _flips_section(report: LayersReport) -> str:
 
 
 def _onnx_sections(report: LayersReport) -> list[str]:
-    """The onnxruntime stack's own sections (``parity.onnx_layers``), for its reports only."""
+    """The onnxruntime stack's own sections (``parity.comparisons.onnx_layers``), for its reports only."""
     info = getattr(report, "onnx", None)
     if info is None:
         return []

@@ -9,44 +9,12 @@ from __future__ import annotations
 
 import html
 import json
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, ClassVar
 
 import numpy as np
 
-from parity.verdict import FAIL, PASS, Verdict
+from parity.judges.verdict import FAIL, PASS, Report, Verdict
 from port.outputs import output_directory
-
-
-@dataclass(frozen=True)
-class Report:
-    """What every report holds: when it was made, its inputs (a dataclass), its tolerances, both stacks'
-    environments and its verdict.  A kind of report adds its sections and extends :meth:`as_dict`."""
-
-    kind: ClassVar[str]
-    created: str
-    inputs: Any
-    tolerances: dict
-    environment: dict
-    verdict: Verdict
-
-    def head(self) -> dict:
-        """The first entries of ``report.json``."""
-        return {
-            "kind": self.kind,
-            "created": self.created,
-            "inputs": asdict(self.inputs),
-            "tolerances": self.tolerances,
-            "environment": self.environment,
-        }
-
-    def as_dict(self) -> dict:
-        """``report.json``: the head, the sections, the verdict."""
-        return self.head() | self.sections() | {"verdict": self.verdict.as_dict()}
-
-    def sections(self) -> dict:
-        return {}
 
 
 def verdict_header(verdict: Verdict) -> str:

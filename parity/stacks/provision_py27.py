@@ -1,6 +1,6 @@
 """Provision the py27 legacy stack: Python 2.7 with the thesis's pins and pycaffe for 2.7.
 
-:func:`setup_py27` builds a Debian bullseye root (:func:`parity.provision.bootstrap`)
+:func:`setup_py27` builds a Debian bullseye root (:func:`parity.stacks.provision.bootstrap`)
 and runs the recipe ``parity/recipes/py27.sh`` in it with ``chroot``; a Docker
 image runs the same recipe.  The host fills the recipe's wheelhouse with its
 own pip (:func:`fill_wheelhouse`): inside the root nothing reaches a Python
@@ -19,12 +19,12 @@ import shutil
 import sys
 from pathlib import Path
 
-from parity.provision import Log, bootstrap, provision_root, run_step, tool, verify
-from parity.stacks import STACK_PYTHONS, ChrootStack, cache_folder, default_root
+from parity.stacks.legacy import STACK_PYTHONS, ChrootStack, cache_folder, default_root
+from parity.stacks.provision import Log, bootstrap, provision_root, run_step, tool, verify
 
 __all__ = ["RECIPE", "RECIPE_DIR", "fill_wheelhouse", "recipe_digest", "setup_py27"]
 
-RECIPE_DIR = Path(__file__).parent / "recipes"
+RECIPE_DIR = Path(__file__).resolve().parent.parent / "recipes"
 RECIPE = RECIPE_DIR / "py27.sh"
 REQUIREMENTS = (RECIPE_DIR / "py27-requirements.txt", RECIPE_DIR / "py27-build-requirements.txt")
 WHEEL_PLATFORMS = ("manylinux1_x86_64", "manylinux2010_x86_64", "manylinux2014_x86_64", "any")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import html
 import json
 
-from parity.ops import OpsReport, TvRow, ZoomRow
-from parity.report import verdict_header
-from parity.verdict import FAIL, PASS, STOP_TIE
+from parity.comparisons.ops import OpsReport, TvRow, ZoomRow
+from parity.judges.verdict import FAIL, PASS, STOP_TIE
+from parity.reports.write import verdict_header
 from port.pages import page, table
 
 PAIRS = (

@@ -9,10 +9,10 @@ from dataclasses import asdict
 
 import numpy as np
 
-from parity.env_lockstep import EnvLockstep
-from parity.env_parity import EnvReport, PairRow
-from parity.report import verdict_header
-from parity.run_report import FLOOR
+from parity.comparisons.env import EnvReport, PairRow
+from parity.comparisons.env_lockstep import EnvLockstep
+from parity.reports.runs import FLOOR
+from parity.reports.write import verdict_header
 from port.pages import page, png_data_uri, table
 
 

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from parity.legacy_results import LayersDump
+from parity.stacks.results import LayersDump
 from port.caffe import CaffeNetwork
 
 IDENTITY_AT_TEST = ("Dropout",)

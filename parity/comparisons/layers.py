@@ -4,13 +4,13 @@ Both stacks get the same net, the same weights file and the same
 preprocessed input array.  The legacy side (real Caffe, via a
 ``parity.stacks`` stack) dumps its parameters, every blob, its max-pool masks
 and, for each one-hot target, every blob's diff; the port computes the same
-with ``port.caffe``.  Each blob is compared with ``parity.compare.figures``
+with ``port.caffe``.  Each blob is compared with ``parity.judges.figures.figures``
 against the tolerance table.
 
 A backward difference above tolerance is attributed to near-ties when the
 port, made to follow Caffe's choices where they differ - its argmax in
-max-pool windows (its masks, ``parity.pool_ties``) and its on/off pattern of
-ReLU units (``parity.relu_flips``, whose flips are found layer by layer with
+max-pool windows (its masks, ``parity.judges.pool_ties``) and its on/off pattern of
+ReLU units (``parity.judges.relu_flips``, whose flips are found layer by layer with
 the port following Caffe at the flips above) - comes back within tolerance;
 otherwise it is a failure.
 """
@@ -27,15 +27,14 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from parity.compare import Figures, bitwise_equal, figures
-from parity.environment import file_digest, port_manifest
-from parity.legacy_results import LayersDump
-from parity.pool_ties import PoolTie, find_ties, positive_windows
-from parity.relu_flips import ReluFlips, follow_flips, legacy_active
-from parity.report import Report
+from parity.judges.figures import Figures, bitwise_equal, figures
+from parity.judges.pool_ties import PoolTie, find_ties, positive_windows
+from parity.judges.relu_flips import ReluFlips, follow_flips, legacy_active
+from parity.judges.tolerances import Tolerances
+from parity.judges.verdict import FAIL, PASS, POOL_TIE, RELU_SIGN, Report, Verdict
 from parity.stacks import JobResult, LegacyStack
-from parity.tolerances import Tolerances
-from parity.verdict import FAIL, PASS, POOL_TIE, RELU_SIGN, Verdict
+from parity.stacks.environment import file_digest, port_manifest
+from parity.stacks.results import LayersDump
 from port.caffe import CaffeNetwork, Target, load_net, one_hot_diffs
 from port.caffe.targets import check_target
 from port.imaging import load_rgb, preprocess, random_start
@@ -134,7 +133,7 @@ class BackwardTarget:
 
 @dataclass(frozen=True)
 class LayersInputs:
-    """What both stacks ran: file digests (``parity.environment.file_digest``) and the input's origin."""
+    """What both stacks ran: file digests (``parity.stacks.environment.file_digest``) and the input's origin."""
 
     prototxt: dict
     weights: dict
@@ -327,7 +326,7 @@ def run_layers_parity(
     """Run levels 0-2 on both stacks and return the report.
 
     ``legacy_result``: Caffe's ``layers`` job for these arguments, already run
-    (:func:`run_legacy_layers`), e.g. to share it with ``parity.onnx_layers``;
+    (:func:`run_legacy_layers`), e.g. to share it with ``parity.comparisons.onnx_layers``;
     ``net``: ``load_net(prototxt, weights)``, already loaded.
     """
     tol = tolerances or Tolerances.load()

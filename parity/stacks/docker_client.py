@@ -1,6 +1,6 @@
 """The docker client as the harness uses it: which engine, whether it answers, an image's recipe label.
 
-Every image of ``docker/`` is built (:func:`parity.docker_engine.build_image`)
+Every image of ``docker/`` is built (:func:`parity.stacks.docker_engine.build_image`)
 with the label ``LABEL_KEY`` = :func:`recipe_hash` of its ``docker/<recipe>``
 folder; :class:`parity.stacks.DockerStack` compares the two to refuse an
 image older than its recipe.
@@ -14,9 +14,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from parity.host import CLEAN_PATH, LegacyStackError, system_tool
+from parity.stacks.host import CLEAN_PATH, LegacyStackError, system_tool
 
-DOCKER_DIR = Path(__file__).resolve().parent.parent / "docker"
+DOCKER_DIR = Path(__file__).resolve().parents[2] / "docker"
 LABEL_KEY = "org.mfv-port.recipe-sha256"
 ANSWER_TIMEOUT = 20.0
 RECIPE_INPUTS = {

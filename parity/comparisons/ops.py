@@ -30,12 +30,11 @@ import numpy as np
 import torch
 
 from legacy_caffe.ops_reference import run_cases
-from parity.compare import figures
-from parity.environment import port_manifest
-from parity.report import Report
+from parity.judges.figures import figures
+from parity.judges.tolerances import Tolerances
+from parity.judges.verdict import FAIL, PASS, STOP_TIE, Report, Verdict
 from parity.stacks import LegacyStack
-from parity.tolerances import Tolerances
-from parity.verdict import FAIL, PASS, STOP_TIE, Verdict
+from parity.stacks.environment import port_manifest
 from port.ops import tv_bregman, zoom
 
 ZOOM_FACTORS = (1.2, 1.0)

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from parity.stacks import (
+from parity.stacks.legacy import (
     CLEAN_PATH,
     NEEDS_ROOT,
     ChrootStack,

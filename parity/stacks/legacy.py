@@ -7,10 +7,10 @@ a clean environment and pinned BLAS threads, copies the outputs out and
 removes the folder.  Nothing but files crosses between the two interpreters.
 
 * :class:`ChrootStack`: an interpreter of a Debian root (see
-  :mod:`parity.provision`), run with ``chroot``; needs root.  Two such roots
+  :mod:`parity.stacks.provision`), run with ``chroot``; needs root.  Two such roots
   have names: ``chroot`` (Debian bullseye's Python 3.9 and python3-caffe) and
   ``py27`` (Python 2.7 with the thesis's pinned packages and pycaffe for 2.7
-  on the same libcaffe, :mod:`parity.provision_py27`).
+  on the same libcaffe, :mod:`parity.stacks.provision_py27`).
 * :class:`LocalStack`: any interpreter the user names.
 
 Every job runs with a pinned OpenBLAS kernel (``OPENBLAS_CORETYPE``) and
@@ -48,11 +48,11 @@ import numpy as np
 
 import legacy_caffe
 from legacy_caffe import frames, protocol
-from parity.docker_client import DOCKER_DIR, DockerClient, client_environment, recipe_hash
-from parity.host import CLEAN_PATH, OUTPUT_TAIL_LINES, LegacyStackError, system_tool, tail
+from parity.stacks.docker_client import DOCKER_DIR, DockerClient, client_environment, recipe_hash
+from parity.stacks.host import CLEAN_PATH, OUTPUT_TAIL_LINES, LegacyStackError, system_tool, tail
 
 SETUP_HINT = (
-    "set it up with `mfv legacy setup` (parity.provision.setup_chroot, as root), "
+    "set it up with `mfv legacy setup` (parity.stacks.provision.setup_chroot, as root), "
     "or use the Docker images docker/legacy-bullseye and docker/legacy-py27"
 )
 NEEDS_ROOT = "needs root for chroot; users without root use docker/legacy-bullseye"
@@ -538,10 +538,10 @@ class DockerStack(LegacyStack):
     container is removed when the job ends, and forcibly when it is killed
     (timeout, Ctrl-C).  ``recipe`` names the
     ``docker/<recipe>`` folder the image was built from: an image whose
-    label (:data:`parity.docker_client.LABEL_KEY`) is not that folder's
-    :func:`~parity.docker_client.recipe_hash` is refused as out of date (``recipes``: where the
+    label (:data:`parity.stacks.docker_client.LABEL_KEY`) is not that folder's
+    :func:`~parity.stacks.docker_client.recipe_hash` is refused as out of date (``recipes``: where the
     recipe folders are; an installed mfv without them cannot date the image and trusts it).
-    ``host`` is the engine (default :func:`~parity.docker_client.default_host`).
+    ``host`` is the engine (default :func:`~parity.stacks.docker_client.default_host`).
     """
 
     def __init__(

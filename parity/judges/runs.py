@@ -1,10 +1,15 @@
-"""Parity level 5, free runs: whole runs from the same seed and start, judged against legacy's own spread.
+"""Whole runs of an iterative method compared: final images, divergence over the iterations, the noise floor.
 
-The MFV loop is chaotic: one max-pool window resolved the other way at
-step 0 is enough for two runs to part.  So the port's distance from the
-legacy reference (1 BLAS thread) is set beside the reference's distance from
-itself with 2 BLAS threads - the noise floor.  A port is as faithful as it
-can be when it is no further from legacy than legacy is from legacy.
+An iterative method such as MFV is chaotic: one max-pool window resolved the
+other way at step 0 is enough for two runs to part.  So the port's distance
+from the legacy reference (1 BLAS thread) is set beside the reference's
+distance from itself with the other thread count or the other OpenBLAS
+kernel - the noise floor.  A port is as faithful as it can be when it is no
+further from legacy than legacy is from legacy.
+
+Every run is seen as a :class:`RunOutcome` (a method turns its own run into
+one): its final image, the target's activation at each iteration and the
+bookkeeping that must be identical at each iteration.
 """
 
 from __future__ import annotations
@@ -14,7 +19,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from port.mfv.loop import MFVRun
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """A whole run as the free-run judges see it: the final ``image`` (H x W x 3, grey levels), per iteration its
+    number, the target's activation and the ``schedule`` that must match between runs from the same seed (crop
+    offsets, step sizes ...), and why the run stopped being finite (None: it did not)."""
+
+    image: np.ndarray
+    iterations: list[int]
+    activations: list[float]
+    schedule: list[tuple]
+    non_finite: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,17 +63,17 @@ def image_figures(reference: np.ndarray, other: np.ndarray) -> ImageFigures:
     return ImageFigures(float(diff.max()), float(np.mean(diff <= 1.0)), psnr, tuple(reference.shape))
 
 
-def divergence(reference: MFVRun, other: MFVRun) -> list[float]:
+def divergence(reference: RunOutcome, other: RunOutcome) -> list[float]:
     """Per iteration: |target activation difference| / max(1, |reference activation|)."""
     out = []
-    for a, b in zip(reference.trace, other.trace):
-        scale = max(1.0, abs(a.target_act)) if math.isfinite(a.target_act) else 1.0
-        both_nan = math.isnan(a.target_act) and math.isnan(b.target_act)
-        out.append(0.0 if both_nan else abs(a.target_act - b.target_act) / scale)
+    for a, b in zip(reference.activations, other.activations):
+        scale = max(1.0, abs(a)) if math.isfinite(a) else 1.0
+        both_nan = math.isnan(a) and math.isnan(b)
+        out.append(0.0 if both_nan else abs(a - b) / scale)
     return [d if math.isfinite(d) else float("inf") for d in out]
 
 
-def first_divergence(reference: MFVRun, other: MFVRun, threshold: float) -> int | None:
+def first_divergence(reference: RunOutcome, other: RunOutcome, threshold: float) -> int | None:
     """The first iteration whose target activations differ by more than ``threshold`` (relative), or None."""
     return next((k for k, d in enumerate(divergence(reference, other)) if d > threshold), None)
 
@@ -71,17 +87,15 @@ class TraceAgreement:
     first_mismatch: int | None
 
 
-def trace_agreement(reference: MFVRun, other: MFVRun) -> TraceAgreement:
+def trace_agreement(reference: RunOutcome, other: RunOutcome) -> TraceAgreement:
     """Offsets and schedules must match at every iteration: the same seed draws the same crops."""
-    rows = list(zip(reference.trace, other.trace))
     mismatched = [
-        a.iteration
-        for a, b in rows
-        if (a.ox, a.oy, a.step_size, a.denoise_weight, a.layer) != (b.ox, b.oy, b.step_size, b.denoise_weight, b.layer)
+        iteration for iteration, a, b in zip(reference.iterations, reference.schedule, other.schedule) if a != b
     ]
+    lengths = [len(reference.iterations), len(other.iterations)]
     return TraceAgreement(
-        [len(reference.trace), len(other.trace)],
-        not mismatched and len(reference.trace) == len(other.trace),
+        lengths,
+        not mismatched and lengths[0] == lengths[1],
         mismatched[0] if mismatched else None,
     )
 

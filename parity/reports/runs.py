@@ -8,10 +8,10 @@ import json
 import numpy as np
 from matplotlib.figure import Figure
 
-from parity.freerun import ImageFigures
-from parity.report import verdict_header
-from parity.runs import FreeSection, LockstepSection, RunReport
-from parity.verdict import DENOISER, FAIL, PASS, POOL_TIE, RELU_SIGN
+from parity.engine import FreeSection, LockstepSection, RunReport
+from parity.judges.runs import ImageFigures
+from parity.judges.verdict import DENOISER, FAIL, PASS, POOL_TIE, RELU_SIGN
+from parity.reports.write import verdict_header
 from port.pages import page, png_data_uri, table
 
 FLOOR = 1e-9
@@ -154,7 +154,7 @@ def render(report: RunReport, images: dict[str, np.ndarray]) -> str:
         (report.lockstep_replay, "Lockstep replay up to the first divergence"),
     ):
         if section is not None:
-            zooms = [{"octave": z.octave + 1, "max_abs": z.max_abs} for z in section.zooms]
+            zooms = [{"octave": z.octave + 1, "max_abs": z.max_abs} for z in section.checks]
             sections += [
                 f"<h2>{title}</h2>",
                 f"<p>{len(section.rows)} steps: {html.escape(json.dumps(section.verdicts))}; zooms: "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from parity.stacks import JobResult
+from parity.stacks.legacy import JobResult
 
 
 class LayersDump:

@@ -9,7 +9,7 @@ every layer and every container), with its data, exec root, pid file, log and so
 keeps its cache keeps its images.  It touches neither the host's network
 nor a system engine.
 
-Base images come from ``debootstrap`` (:func:`parity.provision.bootstrap`)
+Base images come from ``debootstrap`` (:func:`parity.stacks.provision.bootstrap`)
 piped into ``docker import`` (:func:`import_base`); each Dockerfile of
 ``docker/`` takes its base as ``ARG BASE`` whose default is the Docker Hub
 image, so users with Docker Hub build with no argument.
@@ -36,12 +36,12 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from parity.docker_client import DOCKER_DIR, DockerClient, client_environment, default_home, recipe_hash
-from parity.host import CLEAN_PATH, LegacyStackError, tail
-from parity.provision import Log, bootstrap, host_tool, remove_tree, run_step, tool
-from parity.provision_py27 import RECIPE_DIR
-from parity.provision_py27 import fill_wheelhouse as fill_py27_wheelhouse
-from parity.stacks import cache_folder, copy_legacy_caffe
+from parity.stacks.docker_client import DOCKER_DIR, DockerClient, client_environment, default_home, recipe_hash
+from parity.stacks.host import CLEAN_PATH, LegacyStackError, tail
+from parity.stacks.legacy import cache_folder, copy_legacy_caffe
+from parity.stacks.provision import Log, bootstrap, host_tool, remove_tree, run_step, tool
+from parity.stacks.provision_py27 import RECIPE_DIR
+from parity.stacks.provision_py27 import fill_wheelhouse as fill_py27_wheelhouse
 
 __all__ = [
     "BASES",
@@ -312,7 +312,7 @@ def build_image(
 
 def stage_py27(context: Path, log: Log = print) -> None:
     """Fill ``context``, the py27 image's build context, as the py27 chroot's build fills its root:
-    ``recipes/`` (``parity/recipes``), ``wheelhouse/`` (:func:`parity.provision_py27.fill_wheelhouse`,
+    ``recipes/`` (``parity/recipes``), ``wheelhouse/`` (:func:`parity.stacks.provision_py27.fill_wheelhouse`,
     cached), ``sources/`` (the cached Debian source packages; the recipe downloads missing ones) and
     ``legacy_caffe/`` (:func:`parity.stacks.copy_legacy_caffe`)."""
     shutil.copytree(RECIPE_DIR, context / "recipes")

@@ -8,7 +8,7 @@ scipy (0.17.0 vs 1.6) and scikit-image (0.13.1 vs 0.18.1).  Four levels:
   gradient) on both; expected bitwise, same C++ library;
 * ops: ``scipy.ndimage.zoom`` and ``denoise_tv_bregman`` (the ``ops`` job of
   level 3) on the same arrays, max |py27 - bullseye| per case;
-* lockstep (:mod:`parity.env_lockstep`): the run's steps, each started from
+* lockstep (:mod:`parity.comparisons.env_lockstep`): the run's steps, each started from
   the same image on both stacks, max |py27 - bullseye| per step of the
   image after it and of its parts (gradient, gradient step, denoise) and
   per zoom, beside each stack's own noise floor;
@@ -29,16 +29,15 @@ from typing import ClassVar
 
 import numpy as np
 
-from parity.env_lockstep import EnvLockstep, env_lockstep
-from parity.environment import file_digest, port_manifest
-from parity.freerun import ImageFigures, first_divergence, image_figures, within_floor
-from parity.layers import make_input
-from parity.ops import TV_WEIGHTS, make_inputs, tv_cases, zoom_cases
-from parity.report import Report
-from parity.runs import RunSetup, submit_reference
+from parity.comparisons.env_lockstep import EnvLockstep, env_lockstep
+from parity.comparisons.layers import make_input
+from parity.comparisons.mfv import RunSetup, mfv_outcome, submit_reference
+from parity.comparisons.ops import TV_WEIGHTS, make_inputs, tv_cases, zoom_cases
+from parity.judges.runs import ImageFigures, first_divergence, image_figures, within_floor
+from parity.judges.tolerances import Tolerances
+from parity.judges.verdict import Report, Verdict
 from parity.stacks import LegacyStack
-from parity.tolerances import Tolerances
-from parity.verdict import Verdict
+from parity.stacks.environment import file_digest, port_manifest
 from port.mfv.loop import MFVRun
 
 __all__ = ["EnvInputs", "EnvReport", "PairRow", "RunPair", "run_env_parity"]
@@ -123,8 +122,8 @@ def run_env_parity(
 ) -> tuple[EnvReport, dict[str, np.ndarray]]:
     """Run the four levels on both stacks; return the report and the four final images.
 
-    The ops level runs level 3's cases (:mod:`parity.ops`) on ``ops_size`` x ``ops_size`` arrays drawn from the
-    run's seed."""
+    The ops level runs level 3's cases (:mod:`parity.comparisons.ops`) on ``ops_size`` x ``ops_size`` arrays
+    drawn from the run's seed."""
     if py27.blas_core != bullseye.blas_core:
         raise ValueError(f"both stacks need the same OpenBLAS kernel, not {py27.blas_core} and {bullseye.blas_core}")
     if threads not in (1, 2):
@@ -155,7 +154,8 @@ def run_env_parity(
     main_py27, main_bullseye = runs["py27", threads][0], runs["bullseye", threads][0]
 
     def pair(name: str, a: MFVRun, b: MFVRun) -> RunPair:
-        return RunPair(name, image_figures(a.image, b.image), first_divergence(a, b, free_tol["divergence_rel"]))
+        first = first_divergence(mfv_outcome(a), mfv_outcome(b), free_tol["divergence_rel"])
+        return RunPair(name, image_figures(a.image, b.image), first)
 
     cross = pair("py27 vs bullseye", main_bullseye, main_py27)
     floors = [

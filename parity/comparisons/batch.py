@@ -3,7 +3,7 @@
 Batch lockstep: at every zoom and every step of a batched run, each image of
 the batch is zoomed or stepped again alone, from the same crop, and the
 two computations of the step are judged as the port is judged against
-Caffe (:mod:`parity.attribution`): a step passes when every stage agrees
+Caffe (:mod:`parity.judges.step_attribution`): a step passes when every stage agrees
 within the ``batch`` tolerances; otherwise the image alone is made to
 follow the batch's choices (max-pool argmax, ReLU on/off) and its own
 step and denoiser, and the difference is attributed to pool ties, ReLU
@@ -16,7 +16,7 @@ which are only measured, is said in :mod:`port.mfv.loop`.
 Batch free run: each facet of a batched port run is compared with the
 legacy reference running that facet alone (1 BLAS thread), beside the
 legacy stack's own spread (2 threads against 1), with the figures of a
-single free run (:mod:`parity.freerun`).  The verdict is on the medians
+single free run (:mod:`parity.judges.runs`).  The verdict is on the medians
 over the facets: one facet's distance is the luck of where its first
 near-tie falls (two legacy runs can stay identical for a whole short run,
 or part at step 0), so facet by facet the floor is itself noisy.
@@ -34,12 +34,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from parity.attribution import Judgement, Stages, StepInputs, StepTolerances, judge_step, port_choices
-from parity.freerun import ImageFigures, image_figures, trace_agreement, within_floor
-from parity.reference import run_reference
+from parity.comparisons.mfv import mfv_outcome
+from parity.comparisons.reference import run_reference
+from parity.judges.choices import port_choices
+from parity.judges.runs import ImageFigures, image_figures, trace_agreement, within_floor
+from parity.judges.step_attribution import Judgement, Stages, StepInputs, StepTolerances, judge_step
+from parity.judges.tolerances import Tolerances
+from parity.judges.verdict import FAIL, PASS, Verdict
 from parity.stacks import LegacyStack
-from parity.tolerances import Tolerances
-from parity.verdict import FAIL, PASS, Verdict
 from port.caffe import CaffeNetwork
 from port.mfv.backends import LoopOps
 from port.mfv.loop import MFVConfig, MFVRun, StepContext, run_mfv
@@ -242,7 +244,7 @@ def batch_free_run(
                 "start": None if start_paths[n] is None else str(start_paths[n]),
                 "port_vs_legacy": port_fig.as_dict(),
                 "noise_floor": floor_fig.as_dict(),
-                "trace": asdict(trace_agreement(one, port)),
+                "trace": asdict(trace_agreement(mfv_outcome(one), mfv_outcome(port))),
                 "within_floor": within_floor(
                     port_fig, floor_fig, free_tol["psnr_margin_db"], free_tol["within_one_margin"]
                 ),

@@ -1,7 +1,7 @@
 """Lockstep between two legacy stacks: the same steps, each started from the same image on both.
 
 Four ``mfv_lockstep`` workers (:mod:`legacy_caffe.mfv_worker`, the legacy
-side of :mod:`parity.lockstep`) run the reference loop's bookkeeping - its
+side of :mod:`parity.comparisons.mfv`) run the reference loop's bookkeeping - its
 random stream, octaves and schedules - on the py27 and the bullseye stack,
 each with the run's BLAS thread count and with the other one.  At every
 zoom and every step the host sends all four the same image; the next
@@ -9,7 +9,7 @@ image is bullseye's (the run's thread count), so differences never
 accumulate: each step measures what the environment does to one step.
 
 Per step, for a pair of workers ``a``, ``b`` (:class:`StageDiffs`, from
-:func:`parity.compare.figures`), max |a - b| of
+:func:`parity.judges.figures.figures`), max |a - b| of
 
 * ``gradient``: the net's input gradient after the margin mask;
 * ``step``: the crop after ``x += step_size / mean|g| * g`` and the clip;
@@ -30,9 +30,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from tqdm import tqdm
 
-from parity.compare import bitwise_equal, figures
-from parity.reference import reference_params
-from parity.runs import RunSetup
+from parity.comparisons.mfv import RunSetup
+from parity.comparisons.reference import reference_params
+from parity.judges.figures import bitwise_equal, figures
 from parity.stacks import LegacyStack, LegacyWorker
 from port.mfv.loop import start_images
 

@@ -38,16 +38,24 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from parity.compare import figures
-from parity.pool_ties import PoolTie, find_ties
-from parity.verdict import DENOISER, FAIL, PASS, POOL_TIE, RELU_SIGN
-from port.caffe import CaffeNetwork, Target, input_gradient
+from parity.judges.choices import Choices, differing_choices, gradient_through
+from parity.judges.figures import figures
+from parity.judges.pool_ties import PoolTie
+from parity.judges.stages import Stage, stage_figures, within_tolerance
+from parity.judges.verdict import DENOISER, FAIL, PASS, POOL_TIE, RELU_SIGN
+from port.caffe import CaffeNetwork, Target
 from port.imaging import CAFFE
 from port.mfv.backends import TV_EPS, TV_MAX_ITER, LoopOps
 from port.mfv.step import StepStages, gradient_ascent, mask_margin
 from port.ops import tv_bregman
 
-STAGES = ("gradient", "stepped", "clipped", "denoised")
+MFV_STAGES = (
+    Stage("gradient", "max_rel", "gradient_rel"),
+    Stage("stepped", "max_abs", "stepped_abs"),
+    Stage("clipped", "max_abs", "stepped_abs"),
+    Stage("denoised", "max_abs", "denoised_abs"),
+)
+STAGES = tuple(stage.name for stage in MFV_STAGES)
 
 
 @dataclass(frozen=True)
@@ -77,15 +85,6 @@ class Stages:
     def of(cls, stages: StepStages, n: int) -> Stages:
         """Crop ``n`` of a batch step's stages."""
         return cls(*(getattr(stages, name)[n].detach().cpu().numpy() for name in STAGES))
-
-
-@dataclass(frozen=True)
-class Choices:
-    """The discrete choices of one forward pass on one crop, by layer name: each MAX pooling layer's
-    argmax (1, C, H', W') int64 and each ReLU layer's on/off pattern (bool)."""
-
-    pool_argmax: dict[str, np.ndarray]
-    relu_active: dict[str, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -129,10 +128,7 @@ class Judgement:
 
 def compare_stages(reference: Stages, subject: Stages) -> Judgement:
     """The four stage figures of ``subject`` against ``reference``, verdict not yet decided."""
-    return Judgement(
-        figures(reference.gradient, subject.gradient, "gradient").max_rel,
-        *(figures(getattr(reference, s), getattr(subject, s), s).max_abs for s in STAGES[1:]),
-    )
+    return Judgement(**stage_figures(MFV_STAGES, reference.__dict__, subject.__dict__))
 
 
 def judge_step(
@@ -145,12 +141,21 @@ def judge_step(
     """Compare, then attribute a difference as the module docstring says; ``reference_choices`` is
     called only when the gradients differ."""
     row = compare_stages(reference, subject)
-    if (
-        row.gradient_rel <= tol.gradient_rel
-        and max(row.stepped_abs, row.clipped_abs) <= tol.stepped_abs
-        and row.denoised_abs <= tol.denoised_abs
-    ):
+    if within_tolerance(MFV_STAGES, row.__dict__, tol.__dict__):
         return row
+    return attribute_step(row, inputs, reference, subject, reference_choices, tol)
+
+
+def attribute_step(
+    row: Judgement,
+    inputs: StepInputs,
+    reference: Stages,
+    subject: Stages,
+    reference_choices: Callable[[], Choices],
+    tol: StepTolerances,
+) -> Judgement:
+    """Attribute the difference of a step whose stages (``row``, measured) are not all within tolerance, as
+    the module docstring says, or fail it; ``reference_choices`` is called only when the gradients differ."""
     causes: list[str] = []
     gradient = torch.from_numpy(subject.gradient)[None].to(inputs.crop.device)
     if row.gradient_rel > tol.gradient_rel:
@@ -183,20 +188,6 @@ def judge_step(
     return row
 
 
-def port_choices(net: CaffeNetwork, crops: torch.Tensor, layer: str, n: int = 0) -> Choices:
-    """The port's discrete choices for crop ``n`` of a forward pass of ``crops`` up to ``layer``."""
-    with torch.no_grad():
-        trace = net.run(crops, end=layer)
-    pools = {name: argmax[n : n + 1].cpu().numpy() for name, argmax in trace.pool_argmax.items()}
-    relus = {}
-    for step in net.steps:
-        if step.type == "ReLU":
-            relus[step.name] = (trace.blobs[step.tops[0]][n : n + 1] > 0).cpu().numpy()
-        if step.name == layer:
-            break
-    return Choices(pools, relus)
-
-
 def stop_iteration(clipped: np.ndarray, weight: float) -> int:
     """After how many iterations scikit-image's split Bregman stops on a clipped crop (3, H, W)."""
     rgb = CAFFE.to_rgb64(torch.from_numpy(clipped)[None])[0]
@@ -214,34 +205,9 @@ def _follow_choices(
 ) -> torch.Tensor | None:
     """List the choices that differ; the subject's gradient through the reference's choices (None if
     nothing differs, which leaves the gradient difference unexplained)."""
-    net, layer = inputs.net, inputs.target.layer
-    with torch.no_grad():
-        trace = net.run(inputs.crop, end=layer)
-    for name, argmax in trace.pool_argmax.items():
-        if name in reference.pool_argmax:
-            bottom = trace.blobs[net.step(name).bottoms[0]].cpu().numpy()
-            row.ties += find_ties(name, bottom, None, argmax.cpu().numpy(), reference.pool_argmax[name])
-    for name, legacy_on in reference.relu_active.items():
-        port_out = trace.blobs[net.step(name).tops[0]]
-        flipped = (port_out > 0).cpu() != torch.from_numpy(legacy_on)
-        if bool(flipped.any()):
-            row.relu_flips.append(
-                {
-                    "layer": name,
-                    "units": int(flipped.sum()),
-                    "max_abs_value": float(port_out.cpu()[flipped].abs().max()),
-                }
-            )
+    row.ties, row.relu_flips = differing_choices(inputs.net, inputs.crop, inputs.target.layer, reference)
     if not (row.ties or row.relu_flips):
         return None
-    device = inputs.crop.device
-    forced = input_gradient(
-        net,
-        inputs.crop,
-        inputs.target,
-        pool_argmax={k: torch.from_numpy(v.astype(np.int64)).to(device) for k, v in reference.pool_argmax.items()},
-        relu_active={k: torch.from_numpy(v).to(device) for k, v in reference.relu_active.items()},
-    )
-    forced = mask_margin(forced, inputs.margin)
+    forced = mask_margin(gradient_through(inputs.net, inputs.crop, inputs.target, reference), inputs.margin)
     row.gradient_rel_forced = figures(reference_gradient, forced[0].cpu().numpy(), "gradient").max_rel
     return forced
