@@ -12,7 +12,7 @@ comparison or a report.
 
 from parity.engine.free import FirstDivergence, FreeRuns, FreeSection, NoiseFloor, free_runs, free_section
 from parity.engine.lockstep import Lockstep, LockstepSection, Worker, run_lockstep
-from parity.engine.method import Answer, Check, IterativeMethod, Section, StepRow
+from parity.engine.method import Answer, Check, IterativeMethod, LockstepLink, Section, StepRow
 from parity.engine.runs import REPLAY_CAP, RunReport, lockstep, run_parity
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "FreeSection",
     "IterativeMethod",
     "Lockstep",
+    "LockstepLink",
     "LockstepSection",
     "NoiseFloor",
     "RunReport",

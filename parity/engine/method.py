@@ -70,7 +70,7 @@ class Check(Protocol):
     def as_dict(self) -> dict: ...
 
 
-class Lockstep(Protocol):
+class LockstepLink(Protocol):
     """What a method's port loop talks to during a lockstep (:class:`parity.engine.lockstep.Lockstep`)."""
 
     checks: list[Check]
@@ -106,7 +106,7 @@ class IterativeMethod(Protocol[RunT]):
         ...
 
     def run_port(
-        self, lockstep: Lockstep | None = None, *, progress: bool = False, stop_after: int | None = None
+        self, lockstep: LockstepLink | None = None, *, progress: bool = False, stop_after: int | None = None
     ) -> RunT:
         """The port's whole run (or its first ``stop_after`` iterations), stepped in lockstep with ``lockstep``'s
         worker when one is given."""
@@ -119,7 +119,7 @@ class IterativeMethod(Protocol[RunT]):
         answer: Answer,
         measured: dict[str, float],
         within: bool,
-        lockstep: Lockstep,
+        lockstep: LockstepLink,
     ) -> StepRow:
         """One step's row: ``measured`` holds each stage's figure and ``within`` whether all are within
         tolerance; a step that is not must be attributed here with what the method proves, or failed."""
