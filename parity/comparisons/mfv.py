@@ -44,6 +44,7 @@ from parity.judges.figures import bitwise_equal, figures
 from parity.judges.runs import RunOutcome
 from parity.judges.step_attribution import (
     MFV_STAGES,
+    STAGES,
     Judgement,
     Stages,
     StepInputs,
@@ -188,8 +189,8 @@ class MFVMethod:
                 self.ops,
                 self.setup.config.legacy,
             )
-            reference = Stages(*(legacy[name] for name in ("gradient", "stepped", "clipped", "denoised")))
-            subject = Stages(*(port[name] for name in ("gradient", "stepped", "clipped", "denoised")))
+            reference = Stages(*(legacy[name] for name in STAGES))
+            subject = Stages(*(port[name] for name in STAGES))
             choices = lambda: _caffe_choices(lockstep, step, legacy)  # noqa: E731
             judgement = attribute_step(judgement, inputs, reference, subject, choices, self.tol.step)
         row = StepComparison(
