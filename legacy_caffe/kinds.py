@@ -2,8 +2,8 @@
 
 from __future__ import absolute_import
 
-from legacy_caffe import mfv_reference, mfv_worker, ops_reference, original, probes
+from legacy_caffe import classify, mfv_reference, mfv_worker, ops_reference, original, probes, train
 
 KINDS = {}
-for _module in (probes, mfv_reference, mfv_worker, ops_reference, original):
+for _module in (probes, mfv_reference, mfv_worker, ops_reference, original, train, classify):
     KINDS.update(_module.KINDS)

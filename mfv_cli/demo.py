@@ -1,9 +1,13 @@
-"""``mfv demo``: the built-in default, end to end - layers, lockstep and free-run parity of CaffeNet.
+"""``mfv demo``: the built-in default, end to end - layers, lockstep and free-run parity of CaffeNet, then
+what MFV finds on PlantedCaffeNet.
 
 CaffeNet gets GENERATED deterministic random weights (no pretrained weights
 can be downloaded; the output says so), the MFV loop starts from its own
-random image, and the real Caffe runs beside the port.  One directory with
-three reports and an index page; nothing is opened.
+random image, and the real Caffe runs beside the port.  PlantedCaffeNet is
+the network trained here, in Caffe, on synthetic planted-facet images
+(docs/planted.md): its report shows each class's planted facets, the facets
+``mfv facets`` recovers and MFV's image from each.  One directory with four
+reports and an index page; nothing is opened.
 """
 
 from __future__ import annotations
@@ -19,16 +23,18 @@ from mfv_cli.reports import report_dir
 from mfv_cli.validation import seed_number
 from parity.comparisons.layers import run_layers_parity
 from parity.comparisons.mfv import RunSetup, run_parity
+from parity.comparisons.planted import measure_planted, planted_report
 from parity.judges.verdict import FAIL, PASS
 from parity.reports import write_report
 from parity.reports.layers import render as render_layers
+from parity.reports.planted import render as render_planted
 from parity.reports.runs import render as render_run
 from parity.stacks import LegacyStack
 from port.caffe import Target, save_caffemodel
 from port.imaging import random_start
 from port.mfv.loop import MFVConfig
 from port.mfv.presets import preset
-from port.models import CAFFENET_PROTOTXT, caffenet
+from port.models import CAFFENET_PROTOTXT, PLANTED_CAFFENET_WEIGHTS, caffenet, planted_caffenet
 from port.outputs import output_directory
 from port.pages import page, table
 
@@ -51,7 +57,7 @@ def run_demo(
     with tempfile.TemporaryDirectory(prefix="mfv-demo-") as tmp, output_directory(out, force=force) as partial:
         weights = Path(tmp) / f"caffenet-random-seed{seed}.caffemodel"
         save_caffemodel(net, CAFFENET_PROTOTXT, weights)
-        print("[1/3] layers: weights, every blob forward, every diff backward")
+        print("[1/4] layers: weights, every blob forward, every diff backward")
         report = run_layers_parity(CAFFENET_PROTOTXT, weights, stack, seed=seed, threads=threads)
         write_report(partial / "layers", report, render_layers(report))
         rows.append(("layers (levels 0-2)", "layers", report.verdict))
@@ -59,7 +65,7 @@ def run_demo(
         start = random_start(RUN_SEED)
         for k, mode in enumerate(("lockstep", "free"), start=2):
             print(
-                f"[{k}/3] {mode}: "
+                f"[{k}/4] {mode}: "
                 + (
                     "both stacks step the same crop at every iteration"
                     if mode == "lockstep"
@@ -69,6 +75,23 @@ def run_demo(
             report, images = run_parity(setup, stack, mode=mode, threads=threads)
             write_report(partial / mode, report, render_run(report, {"start": start, **images}))
             rows.append((f"{mode} (level {4 if mode == 'lockstep' else 5})", mode, report.verdict))
+        print(
+            "[4/4] planted: PlantedCaffeNet, TRAINED HERE in Caffe on synthetic planted-facet images - held-out "
+            "accuracy, the facets mfv facets recovers, MFV from each facet on both stacks"
+        )
+        planted = planted_report(
+            measure_planted(
+                planted_caffenet(),
+                stack,
+                PLANTED_CAFFENET_WEIGHTS,
+                iterations_scale=0.1 if quick else None,
+                threads=threads,
+                log=lambda line: print(f"  {line}"),
+            ),
+            PLANTED_CAFFENET_WEIGHTS,
+        )
+        write_report(partial / "planted", planted, render_planted(planted))
+        rows.append(("planted facets on a trained net", "planted", planted.verdict))
         for _, _, verdict in rows:
             print(verdict.summary)
         index = [
@@ -78,15 +101,18 @@ def run_demo(
                 [PASS if v.passed else FAIL for _, _, v in rows],
             ),
             "<ul>" + "".join(f"<li><a href='{d}/report.html'>{html.escape(t)}</a></li>" for t, d, _ in rows) + "</ul>",
-            "<p>Weights are generated deterministic random numbers, not a trained CaffeNet.</p>",
+            "<p>CaffeNet's weights are generated deterministic random numbers, not a trained CaffeNet. "
+            "PlantedCaffeNet was trained here, in Caffe 1.0, on synthetic planted-facet images (docs/planted.md).</p>",
         ]
-        (partial / "index.html").write_text(page("mfv demo: CaffeNet, port vs Caffe", index))
+        (partial / "index.html").write_text(page("mfv demo: port vs Caffe, and MFV on a trained net", index))
     return all(v.passed for _, _, v in rows), out / "index.html"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "demo", help="layers, lockstep and free-run parity on the built-in default (CaffeNet with generated weights)"
+        "demo",
+        help="layers, lockstep and free-run parity on the built-in default (CaffeNet with generated weights), "
+        "then MFV on PlantedCaffeNet (trained here on synthetic images)",
     )
     add_report_options(parser, "demo")
     parser.add_argument("--seed", type=seed_number, default=0, help="seed of the generated weights")

@@ -14,6 +14,7 @@
     mfv make-weights ...          deterministic random weights for a prototxt
     mfv original ...              the published 2016 script, unchanged, on a legacy stack
     mfv export-onnx ...           any net the port loads, as ONNX with Caffe's blob names as outputs
+    mfv planted train | measure   PlantedCaffeNet: trained in Caffe on planted facets; what MFV finds on it
 
 Exit status (mfv_cli.exits): 0 success, 1 parity outside tolerance, 2 bad input or a broken stack,
 3 a bug in mfv (please report it), 130 / 143 stopped by SIGINT / SIGTERM.  --out must be absent, empty or an
@@ -40,6 +41,7 @@ from mfv_cli import (
     parity_layers,
     parity_ops,
     parity_run,
+    planted,
     visualize,
 )
 from mfv_cli.exits import run_handler
@@ -67,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     make_weights.add_parser(sub)
     export_onnx.add_parser(sub)
     original.add_parser(sub)
+    planted.add_parser(sub)
     return parser
 
 

@@ -15,7 +15,14 @@ from port.mfv.backends import DEFAULT_OPS, OPS, LoopOps
 from port.mfv.loop import MFVConfig
 from port.mfv.model import VisModel
 from port.mfv.presets import default_preset, load_presets, preset
-from port.models import CAFFENET_PROTOTXT, NETS, caffenet, net_factory
+from port.models import (
+    CAFFENET_PROTOTXT,
+    NETS,
+    PLANTED_CAFFENET_PROTOTXT,
+    PLANTED_CAFFENET_WEIGHTS,
+    caffenet,
+    net_factory,
+)
 from port.targets import Target, check_target
 
 if TYPE_CHECKING:
@@ -110,12 +117,27 @@ def checked_config(net: VisModel, args: argparse.Namespace) -> MFVConfig:
     return config
 
 
+CAFFE_NETS = {"caffenet": CAFFENET_PROTOTXT, "planted_caffenet": PLANTED_CAFFENET_PROTOTXT}
+"""The named nets the legacy stack can run too: their deploy prototxts."""
+BUILT_IN_WEIGHTS = {"planted_caffenet": PLANTED_CAFFENET_WEIGHTS}
+"""The named nets whose trained weights are in the repository."""
+
+
+def caffe_weights(args: argparse.Namespace) -> Path | None:
+    """--weights, or the built-in weights of --net (None: random weights)."""
+    if args.weights is not None or args.prototxt is not None:
+        return args.weights
+    return BUILT_IN_WEIGHTS.get(args.net)
+
+
 def net_from_args(args: argparse.Namespace) -> tuple[CaffeNetwork, Path]:
-    """The port's Caffe net and its prototxt; without --weights, random CaffeNet weights (said loudly)."""
-    if args.net != "caffenet" and args.prototxt is None:
-        raise ValueError(f"--net {args.net}: the legacy stack runs Caffe nets only (caffenet or --prototxt)")
-    prototxt = args.prototxt or CAFFENET_PROTOTXT
-    if args.weights is None:
+    """The port's Caffe net and its prototxt; without weights, random CaffeNet weights (said loudly)."""
+    if args.net not in CAFFE_NETS and args.prototxt is None:
+        known = " or ".join(CAFFE_NETS)
+        raise ValueError(f"--net {args.net}: the legacy stack runs Caffe nets only ({known}, or --prototxt)")
+    prototxt = args.prototxt or CAFFE_NETS[args.net]
+    weights = caffe_weights(args)
+    if weights is None:
         if args.prototxt is not None:
             raise ValueError("--prototxt needs --weights")
         print(
@@ -123,7 +145,9 @@ def net_from_args(args: argparse.Namespace) -> tuple[CaffeNetwork, Path]:
             "not pretrained; the images will not look like the paper's"
         )
         return caffenet(seed=RANDOM_WEIGHTS_SEED), prototxt
-    return load_net(prototxt, args.weights), prototxt
+    if args.prototxt is None:
+        return net_factory(args.net)(weights), prototxt
+    return load_net(prototxt, weights), prototxt
 
 
 def model_from_args(args: argparse.Namespace, *, random_prototxt: bool = False, warn: TextIO | None = None) -> VisModel:
@@ -133,7 +157,7 @@ def model_from_args(args: argparse.Namespace, *, random_prototxt: bool = False, 
     ``weights_description``; ``random_prototxt`` allows a --prototxt without --weights.
     """
     model = _model(args, random_prototxt)
-    if args.weights is None and not args.pretrained:
+    if caffe_weights(args) is None and not args.pretrained:
         name = args.net if args.prototxt is None else str(args.prototxt)
         print(
             f"mfv: WARNING: no --weights: {name} with {model.weights_description}; not a trained net's images",
@@ -173,13 +197,17 @@ def named_model(
             raise ValueError(f"--{option.replace('_', '-')}: not an option of {name} (torchvision nets only)")
         if value and option in accepted:
             kwargs[option] = value
-    return factory(weights, seed=RANDOM_WEIGHTS_SEED, **kwargs)
+    if "seed" in accepted:
+        kwargs["seed"] = RANDOM_WEIGHTS_SEED
+    return factory(weights, **kwargs)
 
 
 def weights_file(net: CaffeNetwork, prototxt: Path, args: argparse.Namespace, tmp: Path) -> Path:
-    """The weights as a file the legacy stack can load: --weights itself, or the random ones written out."""
-    if args.weights is not None:
-        return args.weights
+    """The weights as a file the legacy stack can load: --weights or the net's built-in ones, or the random ones
+    written out."""
+    weights = caffe_weights(args)
+    if weights is not None:
+        return weights
     path = tmp / "random-weights.caffemodel"
     save_caffemodel(net, prototxt, path)
     return path

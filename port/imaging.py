@@ -48,9 +48,16 @@ def load_rgb(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarra
         raise FileNotFoundError(f"image not found: {path}") from None
     except (UnidentifiedImageError, OSError) as exc:
         raise ValueError(f"{path}: not a readable image ({exc})") from None
-    if size is not None and rgb.size != (size[1], size[0]):
-        rgb = rgb.resize((size[1], size[0]), Image.BILINEAR)
-    return np.asarray(rgb, dtype=np.float32)
+    return resize_rgb8(np.asarray(rgb, dtype=np.uint8), size).astype(np.float32)
+
+
+def resize_rgb8(rgb: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
+    """uint8 RGB ``(H, W, 3)`` resized to ``size = (height, width)`` with PIL's bilinear filter
+    (8-bit fixed-point arithmetic, so the bytes depend on the Pillow version alone); unchanged
+    when ``size`` is None or already its size."""
+    if size is None or rgb.shape[:2] == tuple(size):
+        return rgb
+    return np.asarray(Image.fromarray(rgb).resize((size[1], size[0]), Image.BILINEAR), dtype=np.uint8)
 
 
 @dataclass(frozen=True)

@@ -60,17 +60,25 @@ def test_make_weights_v1_refuses_what_v1_cannot_express(tmp_path, capsys):
 
 
 @pytest.mark.legacy
-def test_quick_demo_says_its_weights_are_generated_and_writes_three_reports(tmp_path, capsys, legacy_stack):
+def test_quick_demo_says_its_weights_are_generated_and_writes_four_reports(tmp_path, capsys, legacy_stack):
     code = main(["demo", "--quick", "--out", str(tmp_path / "demo")])
     printed = capsys.readouterr().out
     assert "GENERATED deterministic random weights" in printed
+    assert "PlantedCaffeNet, TRAINED HERE in Caffe on synthetic planted-facet images" in printed
     assert f"report: {tmp_path / 'demo' / 'index.html'}" in printed
     demo = tmp_path / "demo"
-    assert sorted(p.name for p in demo.iterdir()) == ["free", "index.html", "layers", "lockstep", "mfv-output.json"]
-    verdicts = [
-        json.loads((demo / part / "report.json").read_text())["verdict"] for part in ("layers", "lockstep", "free")
+    assert sorted(p.name for p in demo.iterdir()) == [
+        "free",
+        "index.html",
+        "layers",
+        "lockstep",
+        "mfv-output.json",
+        "planted",
     ]
-    assert code == 0 and [v["pass"] for v in verdicts] == [True, True, True]
+    parts = ("layers", "lockstep", "free", "planted")
+    verdicts = [json.loads((demo / part / "report.json").read_text())["verdict"] for part in parts]
+    assert code == 0 and [v["pass"] for v in verdicts] == [True, True, True, True]
+    assert "trained here" in (demo / "planted" / "report.html").read_text()
     assert "port WITHIN the legacy noise floor" in verdicts[2]["summary"]
     assert [p.name for p in tmp_path.iterdir()] == ["demo"]
 

@@ -326,3 +326,23 @@ def test_importing_the_package_needs_neither_torch_nor_matplotlib():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_planted_set_matches_the_images_resized(tmp_path) -> None:
+    """The training/measuring array holds each image as ``mfv facets`` reads its file: PIL's bilinear
+    resize of the drawn image to the net's size, and the labels of the index."""
+    from PIL import Image
+
+    from port.facets.images import read_rgb
+    from port.planted.dataset import planted_set
+
+    indices = [0, 5, 13, 30]
+    data = planted_set(3, indices, 227)
+    assert data.images.shape == (4, 227, 227, 3) and data.images.dtype == np.uint8
+    for row, index in enumerate(indices):
+        drawn = planted_image(3, index)
+        path = tmp_path / f"{index}.png"
+        Image.fromarray(drawn.image).save(path)
+        np.testing.assert_array_equal(data.images[row], read_rgb(path, (227, 227)))
+        assert (data.classes[row], data.facets[row], data.indices[row]) == (drawn.class_index, drawn.facet, index)
+    assert data.facets.tolist() == [3 * (i % 4) + (i // 4) % 3 for i in indices]

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from port.imaging import to_rgb8
+from port.imaging import resize_rgb8, to_rgb8
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, Image.DecompressionBombError)
@@ -74,12 +74,9 @@ def read_rgb(path: str | Path, size: tuple[int, int]) -> np.ndarray:
     See the module docstring for the resize and mode rules.  A file that
     cannot be decoded raises ``UnreadableImageError`` naming it.
     """
-    height, width = size
     try:
         with Image.open(path) as img:
             rgb = to_rgb8(img)
     except DECODE_ERRORS as exc:
         raise UnreadableImageError(f"{path}: not a readable JPEG or PNG ({type(exc).__name__}: {exc})") from None
-    if rgb.size != (width, height):
-        rgb = rgb.resize((width, height), Image.BILINEAR)
-    return np.asarray(rgb, dtype=np.uint8)
+    return resize_rgb8(np.asarray(rgb, dtype=np.uint8), size)

@@ -16,6 +16,7 @@ from port.models.caffe_zoo import (
     zoo_prototxt,
 )
 from port.models.caffenet import CAFFENET_PROTOTXT, caffenet
+from port.models.planted_caffenet import PLANTED_CAFFENET_PROTOTXT, PLANTED_CAFFENET_WEIGHTS, planted_caffenet
 from port.models.registry import NETS, net_factory
 from port.models.torchvision_nets import (
     alexnet,
@@ -30,6 +31,8 @@ from port.models.torchvision_nets import (
 __all__ = [
     "CAFFENET_PROTOTXT",
     "NETS",
+    "PLANTED_CAFFENET_PROTOTXT",
+    "PLANTED_CAFFENET_WEIGHTS",
     "alexnet",
     "caffe_alexnet",
     "caffe_googlenet",
@@ -45,6 +48,7 @@ __all__ = [
     "googlenet",
     "mobilenet_v2",
     "net_factory",
+    "planted_caffenet",
     "resnet50",
     "score_target",
     "squeezenet1_0",
