@@ -5,8 +5,8 @@
     images ``(N, H, W, 3)`` at the net's input size); params ``mean_bgr``
     (three numbers), ``blobs`` (the blobs to return), ``batch`` (images per
     forward pass, default 50).  Each image goes in by Caffe's convention
-    (RGB to BGR, float32, less ``mean_bgr``: exact in float32, as the port's
-    ``port.imaging.CAFFE`` preprocessing) and the net runs in the TEST phase.
+    (:func:`legacy_caffe.pixels.caffe_input`) and the net runs in the TEST
+    phase.
     Arrays: ``blob/<name>`` ``(N, ...)`` float32 for each blob asked for.
     ``job.input_blob`` names the net's input.
 
@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 import numpy as np
 
 from legacy_caffe.job import JobError
+from legacy_caffe.pixels import caffe_input
 
 
 def forward_images(job):
@@ -26,7 +27,7 @@ def forward_images(job):
     images = np.load(job.input("images"), mmap_mode="r")
     names = list(job.param("blobs"))
     per_pass = int(job.param("batch", 50))
-    mean = np.asarray(job.param("mean_bgr"), dtype=np.float32).reshape(1, 3, 1, 1)
+    mean_bgr = job.param("mean_bgr")
     data = net.inputs[0]
     shape = net.blobs[data].data.shape
     if images.ndim != 4 or images.shape[1:] != (shape[2], shape[3], 3) or images.dtype != np.uint8:
@@ -40,8 +41,7 @@ def forward_images(job):
     for start in range(0, images.shape[0], per_pass):
         chunk = images[start : start + per_pass]
         net.blobs[data].reshape(chunk.shape[0], 3, shape[2], shape[3])
-        pixels = np.ascontiguousarray(chunk[:, :, :, ::-1].transpose(0, 3, 1, 2), dtype=np.float32)
-        net.blobs[data].data[...] = pixels - mean
+        net.blobs[data].data[...] = caffe_input(chunk, mean_bgr)
         net.forward()
         for name in names:
             outputs.setdefault(name, []).append(net.blobs[name].data.copy())

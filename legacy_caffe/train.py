@@ -14,9 +14,9 @@
     Opens the solver with pycaffe (``caffe.get_solver``, the solver's own
     ``random_seed`` seeding Caffe's fillers and dropout) with its ``net``
     pointed at the staged training net, then per step writes the step's
-    images into ``data`` in Caffe's convention (RGB to BGR, float32, less
-    ``mean_bgr``: the port's ``port.imaging.CAFFE`` preprocessing, exact in
-    float32) and the labels into their blobs, and calls ``solver.step(1)``.
+    images into ``data`` in Caffe's convention
+    (:func:`legacy_caffe.pixels.caffe_input`) and the labels into their
+    blobs, and calls ``solver.step(1)``.
     A loss that is not finite stops the job, naming the step.  After the
     last step (and each snapshot step) a deploy net gets the trained blobs
     layer by layer and Caffe writes it with ``net.save``, as
@@ -39,6 +39,7 @@ import timeit
 import numpy as np
 
 from legacy_caffe.job import JobError
+from legacy_caffe.pixels import caffe_input
 
 WEIGHTS_FILE = "weights.caffemodel"
 SNAPSHOT_FILE = "weights_%d.caffemodel"
@@ -113,7 +114,7 @@ def train(job):
     images = np.load(job.input("images"), mmap_mode="r")
     order = np.load(job.input("order"))
     labels = dict((name, np.load(job.input("label_" + name))) for name in job.param("labels"))
-    mean = np.asarray(job.param("mean_bgr"), dtype=np.float32).reshape(1, 3, 1, 1)
+    mean_bgr = job.param("mean_bgr")
 
     snapshots = set(int(step) for step in job.param("snapshots", []))
     solver = caffe.get_solver(solver_path)
@@ -127,8 +128,7 @@ def train(job):
     started = timeit.default_timer()
     for step in range(steps):
         batch = order[step]
-        pixels = np.ascontiguousarray(images[batch][:, :, :, ::-1].transpose(0, 3, 1, 2), dtype=np.float32)
-        net.blobs["data"].data[...] = pixels - mean
+        net.blobs["data"].data[...] = caffe_input(images[batch], mean_bgr)
         for name, values in labels.items():
             net.blobs[name].data[...] = values[batch]
         solver.step(1)

@@ -14,8 +14,15 @@ from pathlib import Path
 
 from mfv_cli.options import add_output_options, add_report_options, add_stack_options, stack_from_args
 from mfv_cli.reports import announce, report_dir
-from parity.comparisons.planted import measure_planted, planted_report
-from parity.comparisons.planted_training import SNAPSHOTS, TrainingRecipe, sha256, train_planted, training_record
+from parity.comparisons.planted import check_images_per_facet, measure_planted, planted_report
+from parity.comparisons.planted_training import (
+    SNAPSHOTS,
+    TrainingRecipe,
+    check_recipe,
+    sha256,
+    train_planted,
+    training_record,
+)
 from parity.reports import write_report
 from parity.reports.planted import render
 from port.atomic import atomic_write_text
@@ -49,6 +56,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     recipe = TrainingRecipe(images=args.images, steps=args.steps)
+    check_recipe(recipe)
     record_path = args.out.with_suffix(".json")
     for path in (args.out, record_path):
         check_output_file(path, force=args.force)
@@ -75,6 +83,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_measure(args: argparse.Namespace) -> int:
+    check_images_per_facet(args.images_per_facet)
     out = report_dir(args, "planted")
     weights = args.weights or PLANTED_CAFFENET_WEIGHTS
     net = planted_caffenet(args.weights)

@@ -150,3 +150,21 @@ def test_training_stops_on_a_non_finite_loss(legacy_stack, tmp_path: Path, monke
     with pytest.raises(LegacyJobError, match=r"step \d+: loss .* is not finite; training stopped"):
         train_planted(legacy_stack, TrainingRecipe(images=48, steps=6), tmp_path / "w.caffemodel", progress=False)
     assert not (tmp_path / "w.caffemodel").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["planted", "train", "--steps", "3000"], "steps 3000: the solver (planted_caffenet_solver.prototxt) stops at"),
+        (["planted", "train", "--images", "100"], "images 100: must be a multiple of 12"),
+        (["planted", "measure", "--images-per-facet", "2"], "images per facet 2: at least 5"),
+    ],
+)
+def test_planted_commands_refuse_bad_numbers_before_any_work(argv, message, tmp_path: Path, capsys) -> None:
+    from mfv_cli.main import main
+
+    out = tmp_path / "out.caffemodel"
+    assert main([*argv, "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.out == ""
+    assert list(tmp_path.iterdir()) == []

@@ -58,6 +58,7 @@ PROBABILITY_BAR = 0.9
 IDENTITY_BAR = 0.8
 ACCURACY_BAR = 0.95
 ARI_BAR = 0.9
+FORWARD_BATCH = 50
 
 
 @dataclass(frozen=True)
@@ -164,10 +165,19 @@ class PlantedMeasures:
         return found
 
 
-def _port_blobs(net: CaffeNetwork, images: np.ndarray, blobs: tuple[str, ...]) -> list[np.ndarray]:
-    batch = np.stack([net.convention.preprocess(image) for image in images])
-    x = torch.from_numpy(batch).to(net.device)
-    return [net.codes(x, blob).cpu().numpy() for blob in blobs]
+def port_blobs(
+    net: CaffeNetwork, images: np.ndarray, blobs: tuple[str, ...], batch: int = FORWARD_BATCH
+) -> list[np.ndarray]:
+    """``blobs`` of the port's net for uint8 RGB ``images``, flattened per image: one forward pass per
+    ``batch`` images (as Caffe's ``forward_images`` job), every blob read from it."""
+    parts: list[list[np.ndarray]] = [[] for _ in blobs]
+    with torch.no_grad():
+        for start in range(0, len(images), batch):
+            x = np.stack([net.convention.preprocess(image) for image in images[start : start + batch]])
+            found = net.forward_blobs(torch.from_numpy(x).to(net.device))
+            for part, blob in zip(parts, blobs):
+                part.append(found[blob].flatten(1).cpu().numpy())
+    return [np.concatenate(part) for part in parts]
 
 
 def _caffe_blobs(
@@ -178,7 +188,7 @@ def _caffe_blobs(
         np.save(path, images)
         result = stack.run(
             "forward_images",
-            {"mean_bgr": [float(v) for v in CAFFE_MEAN_BGR], "blobs": list(blobs)},
+            {"mean_bgr": [float(v) for v in CAFFE_MEAN_BGR], "blobs": list(blobs), "batch": FORWARD_BATCH},
             {"prototxt": PLANTED_CAFFENET_PROTOTXT, "weights": weights, "images": path},
             threads=threads,
         )
@@ -187,7 +197,7 @@ def _caffe_blobs(
 
 def predict(net: CaffeNetwork, stack: LegacyStack, weights: Path, images: np.ndarray, threads: int = 1) -> Predictions:
     """Class probabilities and fc7 codes of uint8 RGB ``images`` (at the net's size) on both stacks."""
-    port_prob, port_codes = _port_blobs(net, images, (net.prob_layer, CODE_BLOB))
+    port_prob, port_codes = port_blobs(net, images, (net.prob_layer, CODE_BLOB))
     (caffe_prob, caffe_codes), manifest = _caffe_blobs(stack, weights, images, (net.prob_layer, CODE_BLOB), threads)
     return Predictions(port_prob, caffe_prob, port_codes, caffe_codes, manifest)
 
@@ -228,6 +238,13 @@ def _to_input(image: np.ndarray) -> np.ndarray:
     return resize_rgb8(pixels, (PLANTED_INPUT_SIZE, PLANTED_INPUT_SIZE))
 
 
+def check_images_per_facet(images_per_facet: int) -> None:
+    """A ValueError unless a class has at least the ``FACETS_M`` images ``mfv facets`` averages per facet."""
+    if images_per_facet * PLANTED.facets_per_class < FACETS_M:
+        least = -(-FACETS_M // PLANTED.facets_per_class)
+        raise ValueError(f"images per facet {images_per_facet}: at least {least}, for the {FACETS_M} images of a facet")
+
+
 def measure_planted(
     net: CaffeNetwork,
     stack: LegacyStack,
@@ -239,6 +256,7 @@ def measure_planted(
     log: Callable[[str], None] = print,
 ) -> PlantedMeasures:
     """Every measurement of the module docstring, on ``images_per_facet`` held-out images of each facet."""
+    check_images_per_facet(images_per_facet)
     held_out = planted_set(HELD_OUT_SEED, planted_indices(images_per_facet * PLANTED.n_facets), PLANTED_INPUT_SIZE)
     log(f"held-out images: {len(held_out)} of seed {HELD_OUT_SEED}, classified by the port and by Caffe")
     predictions = predict(net, stack, weights, held_out.images, threads)

@@ -13,6 +13,7 @@ fillers and dropout.  With the OpenBLAS kernel and thread count pinned
 from __future__ import annotations
 
 import hashlib
+import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -108,6 +109,21 @@ def training_record(run: TrainingRun, blas_core: str, threads: int) -> dict:
     }
 
 
+def check_recipe(recipe: TrainingRecipe) -> None:
+    """A ValueError naming the field when the committed solver cannot run ``recipe``."""
+    limit = solver_max_iter()
+    if recipe.steps > limit:
+        raise ValueError(f"steps {recipe.steps}: the solver ({PLANTED_SOLVER_PROTOTXT.name}) stops at max_iter {limit}")
+
+
+def solver_max_iter(solver: Path = PLANTED_SOLVER_PROTOTXT) -> int:
+    """The solver's ``max_iter``: the most steps a training of it may take."""
+    found = re.search(r"^max_iter:\s*(\d+)\s*$", solver.read_text(), re.M)
+    if found is None:
+        raise ValueError(f"{solver}: no max_iter")
+    return int(found.group(1))
+
+
 def training_batch(prototxt: Path = PLANTED_TRAIN_PROTOTXT) -> int:
     """The batch size of the training net: the first dimension of its ``data`` input."""
     shape = net_inputs(read_prototxt(prototxt)).get("data")
@@ -146,6 +162,7 @@ def train_planted(
     is cheap and is exactly that: the first steps of the committed training.  ``snapshots`` lists
     steps after which the weights' SHA-256 is recorded too (``TrainingRun.snapshot_sha256``).
     """
+    check_recipe(recipe)
     batch = training_batch()
     order = batch_order(recipe.images, recipe.steps, batch, recipe.order_seed)
     used = np.unique(order)
