@@ -70,13 +70,8 @@ def test_mfv_facets_recovers_the_planted_facets(measures) -> None:
 def test_mfv_from_each_facet_keeps_it_and_the_class(measures) -> None:
     assert len(measures.visuals) == PLANTED.n_facets and measures.iterations == 370
     for v in measures.visuals:
-        assert v.lowest_probability >= PROBABILITY_BAR, (
-            v.class_index,
-            v.cluster,
-            v.port_image_prob,
-            v.caffe_image_prob,
-        )
-        assert v.port_image.shape == v.caffe_image.shape == (227, 227, 3)
+        assert v.lowest_probability >= PROBABILITY_BAR, (v.class_index, v.cluster, v.probability)
+        assert v.image.shape == (227, 227, 3) and v.image.dtype == np.uint8
     assert measures.identity_rate >= IDENTITY_BAR
     assert measures.failures() == []
 
@@ -92,9 +87,12 @@ def test_report_says_trained_here_and_shows_every_facet(measures, tmp_path: Path
     assert len(record["visuals"]) == PLANTED.n_facets and record["verdict"]["pass"]
 
 
-# Levels 4-5 at a tenth of the mean preset: the whole preset in lockstep and free runs is test_parity_runs.py's
-# on CaffeNet (the capability's whole-size case); on this net the whole preset passes both too
-# (`mfv parity run --net planted_caffenet --unit 1`, docs/planted.md), a run CI leaves to the command.
+# Levels 4-5 at a tenth of the mean preset, where both hold on this net. On the whole preset (370 iterations,
+# `mfv parity run --net planted_caffenet --unit U`) lockstep passes every step, and the free run is within the
+# legacy noise floor for units 0, 2 and 3 but OUTSIDE it for unit 1: on a trained net the runs are chaotic, the
+# port parts from Caffe at iteration 2 (a pool5 near-tie at iteration 0), earlier than Caffe with another thread
+# count or kernel, and the one-pair floor judges when a run parts as much as the port (docs/planted.md). That is
+# an open finding of issue 24, not a bar this test claims.
 QUICK = 0.1
 ITERATIONS = sum(octave.iter_n for octave in preset("mean", iterations_scale=QUICK))
 

@@ -63,7 +63,7 @@ def _visuals(visuals: list[FacetVisual]) -> str:
             v.started_from,
             v.nearest,
             "kept" if v.kept else f"drifted to planted facet {v.nearest}",
-            *v.probability,
+            *(f"{p:.4f}" for p in v.probability),
         ]
         for v in visuals
     ]
@@ -78,6 +78,7 @@ def render(report: PlantedReport) -> str:
     m = report.measures
     inputs = report.inputs
     bars = report.tolerances
+    accuracy = (("port", m.port_accuracy), ("Caffe", m.caffe_accuracy))
     sections = [
         verdict_header(report.verdict),
         "<p><b>PlantedCaffeNet is trained here</b>, in real Caffe 1.0, on synthetic planted-facet images "
@@ -87,10 +88,7 @@ def render(report: PlantedReport) -> str:
         "<h2>Accuracy</h2>",
         table(
             ["stack", "held-out accuracy", "bar"],
-            [
-                ["port", m.port_accuracy, report.tolerances["accuracy"]],
-                ["Caffe", m.caffe_accuracy, report.tolerances["accuracy"]],
-            ],
+            [[name, f"{value:.1%}", f">= {bars['accuracy']:.0%}"] for name, value in accuracy],
         ),
         f"<p>The two stacks predict a different class for {m.disagreements} of {len(m.held_out)} images; "
         f"largest probability difference {np.abs(m.predictions.port_prob - m.predictions.caffe_prob).max():.2e}.</p>",
