@@ -77,7 +77,7 @@ def run_demo(
             rows.append((f"{mode} (level {4 if mode == 'lockstep' else 5})", mode, report.verdict))
         print(
             "[4/4] planted: PlantedCaffeNet, TRAINED HERE in Caffe on synthetic planted-facet images - held-out "
-            "accuracy, the facets mfv facets recovers, MFV from each facet on both stacks"
+            "accuracy, the facets mfv facets recovers, MFV from each facet classified on both stacks"
         )
         planted = planted_report(
             measure_planted(

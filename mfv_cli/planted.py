@@ -12,6 +12,7 @@ import json
 import time
 from pathlib import Path
 
+from mfv_cli.exits import EXIT_OK, EXIT_PARITY_FAILED
 from mfv_cli.options import add_output_options, add_report_options, add_stack_options, stack_from_args
 from mfv_cli.reports import announce, report_dir
 from parity.comparisons.planted import check_images_per_facet, measure_planted, planted_report
@@ -45,7 +46,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_output_options(train, required=True, help="the caffemodel to write (refused if one exists)")
     add_stack_options(train)
     train.set_defaults(handler=run_train)
-    measure = planted.add_parser("measure", help="accuracy, recovered facets and MFV per facet, on both stacks")
+    measure = planted.add_parser(
+        "measure", help="accuracy, recovered facets and MFV per facet, classified by both stacks"
+    )
     measure.add_argument("--weights", type=Path, help="a PlantedCaffeNet caffemodel (default: the committed one)")
     measure.add_argument("--images-per-facet", type=int, default=40, help="held-out images per facet (default 40)")
     measure.add_argument("--quick", action="store_true", help="shorten the MFV schedule to a tenth")
@@ -78,8 +81,8 @@ def run_train(args: argparse.Namespace) -> int:
     if recipe == TrainingRecipe():
         same = run.sha256 == sha256(PLANTED_CAFFENET_WEIGHTS)
         print(f"the committed {PLANTED_CAFFENET_WEIGHTS.name}: {'the same bytes' if same else 'DIFFERENT bytes'}")
-        return 0 if same else 1
-    return 0
+        return EXIT_OK if same else EXIT_PARITY_FAILED
+    return EXIT_OK
 
 
 def run_measure(args: argparse.Namespace) -> int:
